@@ -1,0 +1,3 @@
+module github.com/mqttwire/mqttwire
+
+go 1.24
