@@ -1,0 +1,117 @@
+package mqttwire
+
+import (
+	"bytes"
+	"io"
+	"testing"
+)
+
+// The zero-allocation contract: Append into a buffer with room, Decode after
+// warm-up, ReadPacket in steady state, and every error path.
+
+func TestAppendAllocs(t *testing.T) {
+	buf := make([]byte, 0, 4096)
+	for _, p := range benchPackets() {
+		allocs := testing.AllocsPerRun(100, func() {
+			if _, err := p.Append(buf); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("%v.Append: %v allocations, want 0", p.Type(), allocs)
+		}
+	}
+}
+
+func TestDecodeAllocs(t *testing.T) {
+	for _, p := range benchPackets() {
+		wire := mustAppend(nil, p)
+		var d Decoder
+		if _, _, err := d.Decode(wire); err != nil { // warm-up: reused slices grow
+			t.Fatal(err)
+		}
+		allocs := testing.AllocsPerRun(100, func() {
+			if _, _, err := d.Decode(wire); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("Decode %v: %v allocations, want 0", p.Type(), allocs)
+		}
+	}
+}
+
+func TestReaderAllocs(t *testing.T) {
+	stream, count := mixedStream(1 << 16)
+	src := bytes.NewReader(stream)
+	r := NewReader(src)
+	readAll := func() {
+		src.Reset(stream)
+		r.Reset(src)
+		for i := 0; ; i++ {
+			_, err := r.ReadPacket()
+			if err == io.EOF {
+				if i != count {
+					t.Fatalf("read %d packets, want %d", i, count)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	readAll() // warm-up
+	if allocs := testing.AllocsPerRun(10, readAll); allocs != 0 {
+		t.Errorf("ReadPacket over %d packets: %v allocations, want 0", count, allocs)
+	}
+}
+
+func TestErrorPathAllocs(t *testing.T) {
+	bad := [][]byte{
+		{0x36, 0x05, 0x00, 0x01, 0x61, 0x00, 0x01}, // QoS 3
+		{0xC0, 0x80, 0x80, 0x80, 0x80},             // five-byte length
+		{0xC0, 0x80, 0x00},                         // non-canonical length
+		{0x30, 0x05, 0x00, 0x03, 0xED, 0xA0, 0x80}, // surrogate
+		{0x10, 0x0D, 0x00, 0x04, 0x4D, 0x51, 0x54, 0x54, 0x05, 0x02, 0x00, 0x3C, 0x00, 0x01, 0x61}, // level 5
+		{0x82, 0x02, 0x00, 0x01}, // empty SUBSCRIBE
+		{0x30, 0x05, 0x00, 0x01}, // incomplete
+		{0x00, 0x00},             // reserved type
+	}
+	var d Decoder
+	d.MaxSize = 1 << 20
+	for _, b := range bad {
+		allocs := testing.AllocsPerRun(100, func() {
+			if _, _, err := d.Decode(b); err == nil {
+				t.Fatalf("Decode(% X) succeeded", b)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("Decode(% X): %v allocations, want 0", b, allocs)
+		}
+	}
+	invalid := []Packet{
+		&Publish{QoS: 3, Topic: []byte("a")},
+		&Publish{Topic: []byte("a/#")},
+		&Subscribe{PacketID: 1},
+		&Connect{Version: V311, PasswordFlag: true, CleanSession: true},
+		&Puback{},
+	}
+	buf := make([]byte, 0, 64)
+	for _, p := range invalid {
+		allocs := testing.AllocsPerRun(100, func() {
+			if _, err := p.Append(buf); err == nil {
+				t.Fatalf("%v.Append succeeded", p.Type())
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("%v.Append error: %v allocations, want 0", p.Type(), allocs)
+		}
+	}
+	tooLarge := bytes.Repeat([]byte{0xFF}, 8)
+	tooLarge[0], tooLarge[4] = 0x30, 0x7F // PUBLISH declaring 268,435,455 bytes
+	d.MaxSize = 1024
+	if allocs := testing.AllocsPerRun(100, func() { d.Decode(tooLarge) }); allocs != 0 {
+		t.Errorf("ErrTooLarge: %v allocations", allocs)
+	}
+}

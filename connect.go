@@ -1,0 +1,428 @@
+package mqttwire
+
+// Connect is the CONNECT packet (§3.1), the first packet a client sends.
+// Byte-slice fields of a decoded Connect alias the decoded input.
+//
+// The flags say which optional fields are present; a field whose flag is
+// false must be empty. An empty field whose flag is true is present on the
+// wire with length 0 (an empty password, say, is valid).
+type Connect struct {
+	Version      Version // V311 ("MQTT", level 4) or V31 ("MQIsdp", level 3)
+	CleanSession bool
+	KeepAlive    uint16 // seconds; 0 turns keep-alive off
+	ClientID     []byte // UTF-8; may be empty (the broker decides, MQTT-3.1.3-6)
+	WillFlag     bool
+	WillQoS      QoS
+	WillRetain   bool
+	WillTopic    []byte // a topic name; present when WillFlag
+	WillMessage  []byte // raw bytes; present when WillFlag
+	UsernameFlag bool
+	Username     []byte // UTF-8; present when UsernameFlag
+	PasswordFlag bool
+	Password     []byte // raw bytes; present when PasswordFlag, which needs UsernameFlag
+}
+
+var (
+	protocolMQTT   = []byte("MQTT")
+	protocolMQIsdp = []byte("MQIsdp")
+)
+
+// The bits of the CONNECT flags byte (§3.1.2.3).
+const (
+	connectReserved     = 0x01
+	connectCleanSession = 0x02
+	connectWill         = 0x04
+	connectWillQoSShift = 3
+	connectWillRetain   = 0x20
+	connectPassword     = 0x40
+	connectUsername     = 0x80
+)
+
+var (
+	errConnectName        = malformed(TypeConnect, "MQTT-3.1.2-1", `protocol name is not "MQTT" or "MQIsdp"`)
+	errConnectVersion     = newError(ErrUnsupportedVersion, TypeConnect, "MQTT-3.1.2-2", "protocol level not supported")
+	errConnectShort       = malformed(TypeConnect, "", "variable header cut short (§3.1.2)")
+	errConnectReserved    = malformed(TypeConnect, "MQTT-3.1.2-3", "reserved flag bit 0 is set")
+	errConnectWillQoS3    = malformed(TypeConnect, "MQTT-3.1.2-14", "will QoS 3")
+	errConnectWillQoS     = malformed(TypeConnect, "MQTT-3.1.2-13", "will QoS set without the will flag")
+	errConnectWillRetain  = malformed(TypeConnect, "MQTT-3.1.2-15", "will retain set without the will flag")
+	errConnectPassword    = malformed(TypeConnect, "MQTT-3.1.2-22", "password flag set without the user name flag")
+	errConnectClientID    = malformed(TypeConnect, "MQTT-3.1.3-3", "client identifier missing")
+	errConnectWillMissing = malformed(TypeConnect, "MQTT-3.1.2-9", "will topic or will message missing")
+	errConnectUserMissing = malformed(TypeConnect, "MQTT-3.1.2-19", "user name flag set but the user name is missing")
+	errConnectPassMissing = malformed(TypeConnect, "MQTT-3.1.2-21", "password flag set but the password is missing")
+	errConnectUserExtra   = malformed(TypeConnect, "MQTT-3.1.2-18", "bytes after the last field: a user name or will without its flag?")
+	errConnectPassExtra   = malformed(TypeConnect, "MQTT-3.1.2-20", "bytes after the last field: a password without its flag?")
+
+	errConnectClientIDText = textErrors(ErrMalformed, TypeConnect, "client identifier")
+	errConnectWillTopic    = textErrors(ErrMalformed, TypeConnect, "will topic")
+	errConnectUsernameText = textErrors(ErrMalformed, TypeConnect, "user name")
+
+	errConnectVersionEnc  = invalid(TypeConnect, "MQTT-3.1.2-2", "Version must be V31 or V311")
+	errConnectEmptyID     = invalid(TypeConnect, "MQTT-3.1.3-7", "empty client identifier needs CleanSession")
+	errConnectWillQoSEnc  = invalid(TypeConnect, "MQTT-3.1.2-14", "will QoS above 2")
+	errConnectNoWillEnc   = invalid(TypeConnect, "MQTT-3.1.2-11", "will QoS, retain, topic or message set without WillFlag")
+	errConnectNoUserEnc   = invalid(TypeConnect, "MQTT-3.1.2-18", "user name set without UsernameFlag")
+	errConnectNoPassEnc   = invalid(TypeConnect, "MQTT-3.1.2-20", "password set without PasswordFlag")
+	errConnectPasswordEnc = invalid(TypeConnect, "MQTT-3.1.2-22", "PasswordFlag set without UsernameFlag")
+	errConnectTooLongEnc  = invalid(TypeConnect, "", "will message or password longer than 65,535 bytes")
+
+	errConnectClientIDEnc = textErrors(ErrInvalid, TypeConnect, "client identifier")
+	errConnectWillTopicEn = textErrors(ErrInvalid, TypeConnect, "will topic")
+	errConnectUsernameEnc = textErrors(ErrInvalid, TypeConnect, "user name")
+)
+
+// Type returns TypeConnect.
+func (*Connect) Type() Type { return TypeConnect }
+
+func (c *Connect) protocolName() []byte {
+	if c.Version == V31 {
+		return protocolMQIsdp
+	}
+	return protocolMQTT
+}
+
+// remaining returns the remaining length of the encoding.
+func (c *Connect) remaining() int {
+	n := sizeString(c.protocolName()) + 4 + sizeString(c.ClientID)
+	if c.WillFlag {
+		n += sizeString(c.WillTopic) + sizeString(c.WillMessage)
+	}
+	if c.UsernameFlag {
+		n += sizeString(c.Username)
+	}
+	if c.PasswordFlag {
+		n += sizeString(c.Password)
+	}
+	return n
+}
+
+// Size returns the encoded length of c.
+func (c *Connect) Size() int { return sizeFrame(c.remaining()) }
+
+// validate reports the first field of c that has no valid encoding.
+func (c *Connect) validate() error {
+	if c.Version != V31 && c.Version != V311 {
+		return errConnectVersionEnc
+	}
+	if p := checkEncodedText(c.ClientID, checkText); p != textOK {
+		return errConnectClientIDEnc[p]
+	}
+	if len(c.ClientID) == 0 && !c.CleanSession {
+		return errConnectEmptyID // [MQTT-3.1.3-7]
+	}
+	if c.WillFlag {
+		if c.WillQoS > QoS2 {
+			return errConnectWillQoSEnc
+		}
+		if p := checkEncodedText(c.WillTopic, checkTopicName); p != textOK {
+			return errConnectWillTopicEn[p]
+		}
+		if len(c.WillMessage) > 65535 {
+			return errConnectTooLongEnc
+		}
+	} else if c.WillQoS != 0 || c.WillRetain || len(c.WillTopic) > 0 || len(c.WillMessage) > 0 {
+		return errConnectNoWillEnc // [MQTT-3.1.2-11], [MQTT-3.1.2-13], [MQTT-3.1.2-15]
+	}
+	if c.UsernameFlag {
+		if p := checkEncodedText(c.Username, checkText); p != textOK {
+			return errConnectUsernameEnc[p]
+		}
+	} else if len(c.Username) > 0 {
+		return errConnectNoUserEnc
+	}
+	if c.PasswordFlag {
+		if !c.UsernameFlag {
+			return errConnectPasswordEnc // [MQTT-3.1.2-22]
+		}
+		if len(c.Password) > 65535 {
+			return errConnectTooLongEnc
+		}
+	} else if len(c.Password) > 0 {
+		return errConnectNoPassEnc
+	}
+	return nil
+}
+
+// Append validates c and appends its encoding to b. Version must be V31 or
+// V311; it selects the protocol name. It does no allocation when
+// cap(b)-len(b) >= c.Size().
+func (c *Connect) Append(b []byte) ([]byte, error) {
+	if err := c.validate(); err != nil {
+		return b, err
+	}
+	remaining := c.remaining()
+	b = grow(b, sizeFrame(remaining))
+	b = append(b, byte(TypeConnect)<<4)
+	b = appendVarint(b, remaining)
+	b = appendString(b, c.protocolName())
+	flags := byte(c.WillQoS) << connectWillQoSShift
+	if c.CleanSession {
+		flags |= connectCleanSession
+	}
+	if c.WillFlag {
+		flags |= connectWill
+	}
+	if c.WillRetain {
+		flags |= connectWillRetain
+	}
+	if c.UsernameFlag {
+		flags |= connectUsername
+	}
+	if c.PasswordFlag {
+		flags |= connectPassword
+	}
+	b = append(b, byte(c.Version), flags)
+	b = appendUint16(b, c.KeepAlive)
+	b = appendString(b, c.ClientID)
+	if c.WillFlag {
+		b = appendString(b, c.WillTopic)
+		b = appendString(b, c.WillMessage)
+	}
+	if c.UsernameFlag {
+		b = appendString(b, c.Username)
+	}
+	if c.PasswordFlag {
+		b = appendString(b, c.Password)
+	}
+	return b, nil
+}
+
+// Decode decodes a CONNECT body. The protocol level in the packet selects the
+// rules: "MQIsdp" level 3 applies the 3.1 leniencies. Byte-slice fields alias
+// body.
+func (c *Connect) Decode(h Header, body []byte) error {
+	body, err := decodeHeader(TypeConnect, h, body)
+	if err != nil {
+		return err
+	}
+	return c.decode(body)
+}
+
+// decode decodes a CONNECT body under the rules of its own protocol level.
+func (c *Connect) decode(body []byte) error {
+	name, n, ok := consumeString(body)
+	if !ok {
+		return errConnectName
+	}
+	rest := body[n:]
+	var version Version
+	switch {
+	case string(name) == "MQTT":
+		version = V311
+	case string(name) == "MQIsdp":
+		version = V31
+	default:
+		return errConnectName // [MQTT-3.1.2-1], decision A6: close without CONNACK
+	}
+	if len(rest) == 0 {
+		return errConnectShort
+	}
+	if Version(rest[0]) != version {
+		// [MQTT-3.1.2-2], decisions A7 and A8: decided before anything after
+		// the level is parsed, since an MQTT 5 CONNECT goes on differently.
+		return errConnectVersion
+	}
+	if len(rest) < 4 {
+		return errConnectShort
+	}
+	flags := rest[1]
+	c.KeepAlive = uint16(rest[2])<<8 | uint16(rest[3])
+	rest = rest[4:]
+	strict := version == V311
+
+	if flags&connectReserved != 0 && strict {
+		return errConnectReserved // [MQTT-3.1.2-3]; 3.1 leaves bit 0 unused
+	}
+	c.Version = version
+	c.CleanSession = flags&connectCleanSession != 0
+	c.WillFlag = flags&connectWill != 0
+	c.UsernameFlag = flags&connectUsername != 0
+	c.PasswordFlag = flags&connectPassword != 0
+	willQoS := QoS(flags >> connectWillQoSShift & 3)
+	willRetain := flags&connectWillRetain != 0
+	if c.WillFlag {
+		if willQoS == 3 {
+			return errConnectWillQoS3 // [MQTT-3.1.2-14]
+		}
+		c.WillQoS, c.WillRetain = willQoS, willRetain
+	} else {
+		if strict && willQoS != 0 {
+			return errConnectWillQoS // [MQTT-3.1.2-13]
+		}
+		if strict && willRetain {
+			return errConnectWillRetain // [MQTT-3.1.2-15]
+		}
+		// 3.1 ignores will QoS and retain without the will flag (§3 row 7).
+		c.WillQoS, c.WillRetain = 0, false
+	}
+	if c.PasswordFlag && !c.UsernameFlag {
+		return errConnectPassword // [MQTT-3.1.2-22], decision A5, both levels
+	}
+
+	// The payload, in the order of [MQTT-3.1.3-1].
+	if c.ClientID, n, ok = consumeString(rest); !ok {
+		return errConnectClientID // [MQTT-3.1.3-3]
+	}
+	if p := checkText(c.ClientID); p != textOK {
+		return errConnectClientIDText[p] // [MQTT-3.1.3-4]
+	}
+	rest = rest[n:]
+
+	c.WillTopic, c.WillMessage = nil, nil
+	if c.WillFlag {
+		if c.WillTopic, n, ok = consumeString(rest); !ok {
+			return errConnectWillMissing // [MQTT-3.1.2-9]
+		}
+		if p := checkTopicName(c.WillTopic); p != textOK {
+			return errConnectWillTopic[p] // [MQTT-3.1.3-10], decision A12
+		}
+		rest = rest[n:]
+		if c.WillMessage, n, ok = consumeString(rest); !ok {
+			return errConnectWillMissing // [MQTT-3.1.2-9]
+		}
+		rest = rest[n:]
+	}
+
+	c.Username, c.Password = nil, nil
+	if c.UsernameFlag {
+		if len(rest) == 0 && !strict {
+			// 3.1: a flagged user name that is absent is simply missing, and
+			// so is the password after it (§3 row 8).
+			c.UsernameFlag, c.PasswordFlag = false, false
+		} else {
+			if c.Username, n, ok = consumeString(rest); !ok {
+				return errConnectUserMissing // [MQTT-3.1.2-19]
+			}
+			if p := checkText(c.Username); p != textOK {
+				return errConnectUsernameText[p] // [MQTT-3.1.3-11]
+			}
+			rest = rest[n:]
+		}
+	}
+	if c.PasswordFlag {
+		if len(rest) == 0 && !strict {
+			c.PasswordFlag = false // §3 row 8
+		} else {
+			if c.Password, n, ok = consumeString(rest); !ok {
+				return errConnectPassMissing // [MQTT-3.1.2-21]
+			}
+			rest = rest[n:]
+		}
+	}
+	if len(rest) != 0 {
+		if !c.UsernameFlag {
+			return errConnectUserExtra // [MQTT-3.1.2-18], or will fields: [MQTT-3.1.2-11]
+		}
+		if !c.PasswordFlag {
+			return errConnectPassExtra // [MQTT-3.1.2-20]
+		}
+		return errTrailing[TypeConnect]
+	}
+	return nil
+}
+
+// ConnectReturnCode is the CONNACK return code (Table 3.1).
+type ConnectReturnCode uint8
+
+// The return codes MQTT 3.1 and 3.1.1 define; 6 to 255 are reserved.
+const (
+	Accepted                     ConnectReturnCode = 0
+	RefusedProtocolVersion       ConnectReturnCode = 1
+	RefusedIdentifierRejected    ConnectReturnCode = 2
+	RefusedServerUnavailable     ConnectReturnCode = 3
+	RefusedBadUsernameOrPassword ConnectReturnCode = 4
+	RefusedNotAuthorized         ConnectReturnCode = 5
+)
+
+var returnCodeText = [...]string{
+	"connection accepted",
+	"unacceptable protocol version",
+	"identifier rejected",
+	"server unavailable",
+	"bad user name or password",
+	"not authorized",
+}
+
+// String returns the code's meaning in the words of Table 3.1.
+func (rc ConnectReturnCode) String() string {
+	if int(rc) < len(returnCodeText) {
+		return returnCodeText[rc]
+	}
+	return "reserved return code"
+}
+
+// Connack is the CONNACK packet (§3.2).
+type Connack struct {
+	SessionPresent bool
+	ReturnCode     ConnectReturnCode
+
+	// Version is the session's protocol level, whose rules apply: 0 or V311
+	// for 3.1.1, V31 for 3.1, where the acknowledge-flags byte is unused and
+	// SessionPresent must be false. Decoder.Decode sets it from
+	// Decoder.Version.
+	Version Version
+}
+
+var (
+	errConnackFlags      = malformed(TypeConnack, "", "reserved acknowledge flag bits 7-1 are set (§3.2.2.1)")
+	errConnackSession    = malformed(TypeConnack, "MQTT-3.2.2-4", "session present with a non-zero return code")
+	errConnackCode       = malformed(TypeConnack, "", "reserved return code (Table 3.1)")
+	errConnackSessionEnc = invalid(TypeConnack, "MQTT-3.2.2-4", "SessionPresent with a non-zero return code")
+	errConnackCodeEnc    = invalid(TypeConnack, "", "reserved return code (Table 3.1)")
+	errConnackV31Enc     = invalid(TypeConnack, "", "SessionPresent in a 3.1 session")
+	errConnackVersionEnc = invalid(TypeConnack, "", "Version must be 0, V31 or V311")
+)
+
+// Type returns TypeConnack.
+func (*Connack) Type() Type { return TypeConnack }
+
+// Size returns 4.
+func (*Connack) Size() int { return 4 }
+
+// Append validates c and appends its four bytes to b.
+func (c *Connack) Append(b []byte) ([]byte, error) {
+	switch {
+	case c.ReturnCode > RefusedNotAuthorized:
+		return b, errConnackCodeEnc
+	case c.SessionPresent && c.ReturnCode != Accepted:
+		return b, errConnackSessionEnc // [MQTT-3.2.2-4]
+	case c.Version != 0 && c.Version != V31 && c.Version != V311:
+		return b, errConnackVersionEnc
+	case c.SessionPresent && c.Version == V31:
+		return b, errConnackV31Enc
+	}
+	var flags byte
+	if c.SessionPresent {
+		flags = 1
+	}
+	return append(b, byte(TypeConnack)<<4, 2, flags, byte(c.ReturnCode)), nil
+}
+
+// Decode decodes a CONNACK body under the 3.1.1 rules.
+func (c *Connack) Decode(h Header, body []byte) error {
+	body, err := decodeHeader(TypeConnack, h, body)
+	if err != nil {
+		return err
+	}
+	return c.decode(body, 0)
+}
+
+func (c *Connack) decode(body []byte, v Version) error {
+	flags, code := body[0], ConnectReturnCode(body[1])
+	c.Version = v
+	if v == V31 {
+		flags = 0 // 3.1: "topic name compression response", unused (§3 row 3)
+	} else if flags&^1 != 0 {
+		return errConnackFlags
+	}
+	if code > RefusedNotAuthorized {
+		return errConnackCode
+	}
+	c.SessionPresent = flags == 1
+	if c.SessionPresent && code != Accepted {
+		return errConnackSession // [MQTT-3.2.2-4]
+	}
+	c.ReturnCode = code
+	return nil
+}

@@ -1,0 +1,486 @@
+// Package mqttwire encodes and decodes the MQTT 3.1 and 3.1.1 wire format:
+// all fourteen control packets, without allocating, with incremental framing
+// that reports how many bytes a short read is missing.
+//
+// Decoding is strict: every rule of the specification that concerns the wire
+// format is enforced, and a broken rule is reported as an error that names the
+// packet type and the rule ("mqttwire: PUBLISH: QoS 3 [MQTT-3.3.1-4]"). A
+// broker can hand it hostile input.
+//
+// Memory contract: a packet returned by Decoder.Decode or Reader.ReadPacket,
+// and every byte slice in it, aliases the input and the decoder; it is valid
+// until the next call and only while the input is unchanged. Copy what must
+// outlive it.
+package mqttwire
+
+import (
+	"errors"
+	"io"
+)
+
+// Design note: packets keep their strings as []byte, not string. A decoded
+// topic or client id is a window into the caller's buffer, so decoding copies
+// nothing and allocates nothing; a caller that needs a string converts once,
+// where it keeps the value. Append takes the same slices back, so a broker can
+// forward a decoded topic without conversion.
+
+// Type is the MQTT control packet type, the high nibble of the first byte.
+type Type uint8
+
+// The fourteen control packet types of MQTT 3.1 and 3.1.1. Types 0 and 15 are
+// reserved and never decoded.
+const (
+	TypeConnect Type = iota + 1
+	TypeConnack
+	TypePublish
+	TypePuback
+	TypePubrec
+	TypePubrel
+	TypePubcomp
+	TypeSubscribe
+	TypeSuback
+	TypeUnsubscribe
+	TypeUnsuback
+	TypePingreq
+	TypePingresp
+	TypeDisconnect
+)
+
+var typeNames = [16]string{
+	"RESERVED(0)", "CONNECT", "CONNACK", "PUBLISH", "PUBACK", "PUBREC", "PUBREL", "PUBCOMP",
+	"SUBSCRIBE", "SUBACK", "UNSUBSCRIBE", "UNSUBACK", "PINGREQ", "PINGRESP", "DISCONNECT", "RESERVED(15)",
+}
+
+// String returns the specification's name of the type, such as "PUBLISH".
+func (t Type) String() string {
+	if t < 16 {
+		return typeNames[t]
+	}
+	return "INVALID"
+}
+
+// QoS is a quality-of-service level.
+type QoS uint8
+
+// The three QoS levels. The value 3 is forbidden on the wire.
+const (
+	QoS0 QoS = 0 // at most once
+	QoS1 QoS = 1 // at least once
+	QoS2 QoS = 2 // exactly once
+)
+
+// Version is the protocol level carried in CONNECT.
+type Version uint8
+
+// The two protocol levels mqttwire speaks.
+const (
+	V31  Version = 3 // MQTT 3.1, protocol name "MQIsdp"
+	V311 Version = 4 // MQTT 3.1.1, protocol name "MQTT"
+)
+
+// String returns "3.1", "3.1.1", or "level N" for another value.
+func (v Version) String() string {
+	switch v {
+	case V31:
+		return "3.1"
+	case V311:
+		return "3.1.1"
+	}
+	return "level " + string(rune('0'+v/100%10)) + string(rune('0'+v/10%10)) + string(rune('0'+v%10))
+}
+
+// Header is a decoded fixed header.
+type Header struct {
+	Type      Type
+	Flags     uint8 // low nibble of the first byte
+	Remaining int   // remaining length: the bytes after the fixed header
+}
+
+// Packet is implemented by the fourteen packet types, through pointers:
+// *Connect, *Connack, *Publish and so on.
+type Packet interface {
+	// Type returns the packet's type.
+	Type() Type
+	// Size returns the encoded length, fixed header included. It equals the
+	// number of bytes Append writes when Append succeeds.
+	Size() int
+	// Append validates the packet and appends its encoding to b. It follows
+	// encoding.BinaryAppender: b[:len(b)] is never touched, b is not kept,
+	// and nothing is allocated when cap(b)-len(b) >= Size(). An invalid
+	// field gives an error wrapping ErrInvalid and returns b unchanged.
+	Append(b []byte) ([]byte, error)
+	// Decode decodes the body of a packet whose fixed header is h; body holds
+	// the h.Remaining bytes after the fixed header. It applies the 3.1.1
+	// rules (a Decoder whose Version is V31 applies the 3.1 leniencies).
+	// Byte-slice fields alias body. On error the packet's fields are
+	// unspecified.
+	Decode(h Header, body []byte) error
+}
+
+// MaxRemaining is the largest remaining length the four-byte encoding holds.
+const MaxRemaining = 268_435_455
+
+// Peek reads the fixed header at the start of b and reports the size of the
+// whole packet, fixed header included. If b holds less than the whole packet
+// it returns ErrIncomplete, and size-len(b) > 0 is the number of bytes still
+// needed: exact once the fixed header is complete, a lower bound of 1 while
+// the remaining-length bytes themselves are cut short.
+//
+// Peek checks only what framing needs: the packet type is not reserved and
+// the remaining length is at most four bytes and minimal. Flags and body are
+// checked by Decoder.Decode. For a malformed header, size is the frame's size
+// when the remaining length could be read, and 0 when it could not. Peek does
+// no allocation.
+func Peek(b []byte) (h Header, size int, err error) {
+	h, size, err = peekHeader(b)
+	if err == nil && len(b) < size {
+		err = ErrIncomplete
+	}
+	return h, size, err
+}
+
+// peekHeader reads the fixed header at the start of b; size is the whole
+// packet's size. It returns ErrIncomplete only while the fixed header itself
+// is cut short, with size a lower bound.
+func peekHeader(b []byte) (h Header, size int, err error) {
+	if len(b) < 2 {
+		if len(b) == 1 && reservedType(b[0]) {
+			return h, 0, errReservedType // §2.2.1, Table 2.1
+		}
+		return h, 2, ErrIncomplete
+	}
+	h.Type = Type(b[0] >> 4)
+	h.Flags = b[0] & 0x0f
+	if b[1] < 0x80 {
+		h.Remaining = int(b[1])
+		size = 2 + h.Remaining
+	} else {
+		var n int
+		h.Remaining, n, err = consumeVarint(b[1:])
+		switch {
+		case reservedType(b[0]):
+			return h, 0, errReservedType
+		case err == ErrIncomplete:
+			return h, len(b) + 1, err
+		case err != nil:
+			return h, 0, err
+		}
+		size = 1 + n + h.Remaining
+	}
+	if reservedType(b[0]) {
+		return h, size, errReservedType
+	}
+	return h, size, nil
+}
+
+// reservedType reports whether the first byte of a packet carries one of the
+// reserved types 0 and 15.
+func reservedType(first byte) bool { return first < 0x10 || first >= 0xf0 }
+
+// ScanPackets is a bufio.SplitFunc that yields one whole packet per token,
+// fixed header included. It frames packets with Peek and does not check their
+// bodies: decode each token with a Decoder. A malformed fixed header stops the
+// scan with that error, and a stream that ends inside a packet stops it with
+// io.ErrUnexpectedEOF. Tokens larger than the Scanner's buffer need
+// Scanner.Buffer. ScanPackets does no allocation.
+func ScanPackets(data []byte, atEOF bool) (advance int, token []byte, err error) {
+	_, size, err := Peek(data)
+	switch {
+	case err == nil:
+		return size, data[:size], nil
+	case err != ErrIncomplete:
+		return 0, nil, err
+	case !atEOF:
+		return 0, nil, nil
+	case len(data) == 0:
+		return 0, nil, nil
+	}
+	return 0, nil, io.ErrUnexpectedEOF
+}
+
+// Decoder decodes packets without allocating: it owns one value of each
+// packet type and reuses it. A returned Packet and every byte slice in it
+// alias b and the Decoder: they are valid until the next Decode, and only
+// while b is unchanged. A Decoder must not be copied after first use, nor
+// used from two goroutines at once.
+type Decoder struct {
+	// MaxSize is the largest packet accepted, in bytes, fixed header
+	// included; 0 means the protocol maximum. A bigger packet fails with
+	// ErrTooLarge, decided from the fixed header alone.
+	MaxSize int
+
+	// Version is the negotiated protocol level whose rules apply; 0 means
+	// the 3.1.1 rules. Decoding a CONNECT sets it to the CONNECT's level. A
+	// client sets it before reading CONNACK. With V31 the 3.1 leniencies
+	// apply: CONNACK's acknowledge flags are ignored, SUBACK 0x80 is
+	// malformed, and DUP and RETAIN bits on packets other than PUBLISH are
+	// ignored.
+	Version Version
+
+	connect     Connect
+	connack     Connack
+	publish     Publish
+	puback      Puback
+	pubrec      Pubrec
+	pubrel      Pubrel
+	pubcomp     Pubcomp
+	subscribe   Subscribe
+	suback      Suback
+	unsubscribe Unsubscribe
+	unsuback    Unsuback
+	pingreq     Pingreq
+	pingresp    Pingresp
+	disconnect  Disconnect
+}
+
+// Decode decodes the packet at the start of b; n is its size, and the bytes
+// after it are left alone. On ErrIncomplete, n is the size needed, as for
+// Peek. On a malformed packet whose frame is intact, and on ErrTooLarge, n is
+// the frame's size, so a tolerant caller can skip it; n is 0 when the frame
+// cannot be delimited. The checks that need only the fixed header (reserved
+// flags, QoS 3, the size of fixed-size packets, MaxSize) come first, so such
+// errors are reported before the body has arrived.
+//
+// The returned packet aliases b and d: see Decoder. Decode does no
+// allocation, except that SUBSCRIBE and UNSUBSCRIBE grow a reused slice the
+// first times they meet more filters than before.
+func (d *Decoder) Decode(b []byte) (p Packet, n int, err error) {
+	h, n, err := peekHeader(b)
+	if err != nil {
+		return nil, n, err
+	}
+	if err := d.checkHeader(h, n); err != nil {
+		return nil, n, err
+	}
+	if len(b) < n {
+		return nil, n, ErrIncomplete
+	}
+	body := b[n-h.Remaining : n]
+	switch h.Type {
+	case TypePublish:
+		p, err = &d.publish, d.publish.decode(h.Flags, body)
+	case TypePuback:
+		p, err = &d.puback, decodeID(&d.puback.PacketID, TypePuback, body)
+	case TypePubrec:
+		p, err = &d.pubrec, decodeID(&d.pubrec.PacketID, TypePubrec, body)
+	case TypePubrel:
+		p, err = &d.pubrel, decodeID(&d.pubrel.PacketID, TypePubrel, body)
+	case TypePubcomp:
+		p, err = &d.pubcomp, decodeID(&d.pubcomp.PacketID, TypePubcomp, body)
+	case TypeConnect:
+		p, err = &d.connect, d.connect.decode(body)
+		if err == nil {
+			d.Version = d.connect.Version
+		}
+	case TypeConnack:
+		p, err = &d.connack, d.connack.decode(body, d.Version)
+	case TypeSubscribe:
+		p, err = &d.subscribe, d.subscribe.decode(body)
+	case TypeSuback:
+		p, err = &d.suback, d.suback.decode(body, d.Version)
+	case TypeUnsubscribe:
+		p, err = &d.unsubscribe, d.unsubscribe.decode(body)
+	case TypeUnsuback:
+		p, err = &d.unsuback, decodeID(&d.unsuback.PacketID, TypeUnsuback, body)
+	case TypePingreq:
+		p = &d.pingreq
+	case TypePingresp:
+		p = &d.pingresp
+	case TypeDisconnect:
+		p = &d.disconnect
+	}
+	if err != nil {
+		return nil, n, err
+	}
+	return p, n, nil
+}
+
+// fixedRemaining is the remaining length of each fixed-size packet type, and
+// -1 for the types whose size varies (Table 2.6 and the packet figures).
+var fixedRemaining = [16]int8{
+	TypeConnect: -1, TypeConnack: 2, TypePublish: -1, TypePuback: 2, TypePubrec: 2,
+	TypePubrel: 2, TypePubcomp: 2, TypeSubscribe: -1, TypeSuback: -1, TypeUnsubscribe: -1,
+	TypeUnsuback: 2, TypePingreq: 0, TypePingresp: 0, TypeDisconnect: 0,
+}
+
+// fixedFlags is the low nibble of the first byte that Table 2.2 fixes for
+// every type but PUBLISH.
+var fixedFlags = [16]uint8{TypePubrel: 2, TypeSubscribe: 2, TypeUnsubscribe: 2}
+
+var (
+	errPublishQoS3   = malformed(TypePublish, "MQTT-3.3.1-4", "QoS 3")
+	errPublishDupQoS = malformed(TypePublish, "MQTT-3.3.1-2", "DUP set on a QoS 0 message")
+)
+
+// checkHeader applies the rules that need only the fixed header: the flag
+// bits of Table 2.2, the length of fixed-size packets, and MaxSize. size is
+// the whole packet's size.
+func (d *Decoder) checkHeader(h Header, size int) error {
+	if d.MaxSize > 0 && size > d.MaxSize {
+		return errTooLarge[h.Type]
+	}
+	return checkHeader(h, d.Version)
+}
+
+// checkHeader applies the flag and fixed-length rules of the fixed header
+// under the rules of protocol level v (0 means 3.1.1).
+func checkHeader(h Header, v Version) error {
+	if h.Type == TypePublish {
+		qos := h.Flags >> 1 & 3
+		if qos == 3 {
+			return errPublishQoS3 // [MQTT-3.3.1-4]
+		}
+		if qos == 0 && h.Flags&8 != 0 {
+			return errPublishDupQoS // [MQTT-3.3.1-2], decision A3
+		}
+		return nil
+	}
+	flags := h.Flags
+	if v == V31 {
+		// MQTT 3.1 leaves DUP and RETAIN unused outside PUBLISH, and sets DUP
+		// on a retried PUBREL, SUBSCRIBE or UNSUBSCRIBE (§3 row 5).
+		flags &^= 0x9
+	}
+	if flags != fixedFlags[h.Type] {
+		return errFlags[h.Type] // [MQTT-2.2.2-1], [MQTT-2.2.2-2]
+	}
+	if want := fixedRemaining[h.Type]; want >= 0 && h.Remaining != int(want) {
+		return errLength[h.Type]
+	}
+	return nil
+}
+
+// decodeHeader checks the fixed header handed to a packet's Decode method
+// under the 3.1.1 rules and returns the body to decode.
+func decodeHeader(t Type, h Header, body []byte) ([]byte, error) {
+	if h.Type != t {
+		return nil, errWrongType[t]
+	}
+	if err := checkHeader(h, 0); err != nil {
+		return nil, err
+	}
+	if h.Remaining < 0 || len(body) < h.Remaining {
+		return nil, ErrIncomplete
+	}
+	return body[:h.Remaining], nil
+}
+
+// Errors of the fixed header and of framing, shared by every packet type.
+var (
+	errReservedType     = malformed(0, "", "reserved packet type 0 or 15 (§2.2.1)")
+	errLengthTooLong    = malformed(0, "", "remaining length longer than 4 bytes (§2.2.3)")
+	errLengthNotMinimal = malformed(0, "", "non-canonical remaining length (§2.2.3; decision A1)")
+	errTooLarge         = perType(ErrTooLarge, "", "packet larger than the decoder's MaxSize")
+	errTooLargeEncode   = perType(ErrInvalid, "", "remaining length over 268,435,455 bytes (§2.2.3)")
+
+	// errFlags: the low nibble of the first byte is not the value Table 2.2
+	// fixes for the type.
+	errFlags = func() [16]*Error {
+		errs := perType(ErrMalformed, "MQTT-2.2.2-1", "reserved flag bits must be 0000")
+		errs[TypePubrel] = malformed(TypePubrel, "MQTT-3.6.1-1", "flag bits must be 0010")
+		errs[TypeSubscribe] = malformed(TypeSubscribe, "MQTT-3.8.1-1", "flag bits must be 0010")
+		errs[TypeUnsubscribe] = malformed(TypeUnsubscribe, "MQTT-3.10.1-1", "flag bits must be 0010")
+		errs[TypeDisconnect] = malformed(TypeDisconnect, "MQTT-3.14.1-1", "reserved flag bits must be 0000")
+		return errs
+	}()
+
+	// errLength: a packet of fixed size has another remaining length.
+	errLength = func() [16]*Error {
+		errs := perType(ErrMalformed, "", "remaining length must be 2 (Table 2.6)")
+		for _, t := range []Type{TypePingreq, TypePingresp, TypeDisconnect} {
+			errs[t] = malformed(t, "", "remaining length must be 0 (Table 2.6)")
+		}
+		return errs
+	}()
+
+	errTrailing        = perType(ErrMalformed, "", "bytes left after the last field")
+	errPacketIDZero    = perType(ErrMalformed, "MQTT-2.3.1-1", "packet identifier 0")
+	errPacketIDZeroEnc = perType(ErrInvalid, "MQTT-2.3.1-1", "packet identifier 0")
+	errPacketIDMissing = perType(ErrMalformed, "", "packet identifier missing (§2.3.1)")
+	errStringTooLong   = perType(ErrInvalid, "MQTT-4.7.3-3", "string longer than 65,535 bytes (§1.5.3)")
+	errWrongType       = perType(ErrInvalid, "", "Decode given a fixed header of another packet type")
+)
+
+// Design note on errors: every error the codec returns for bad input is a
+// package-level value, built once when the package is initialised. Returning
+// one costs nothing, so a broker under attack spends no memory on the
+// attacker's mistakes, and two errors are equal exactly when they report the
+// same rule. The sentinels are the kinds; each specific error wraps one, so
+// callers test errors.Is(err, ErrMalformed) and print err for the detail.
+
+var (
+	// ErrIncomplete means more bytes are needed before the packet can be
+	// decoded. It is never returned for a packet that is whole.
+	ErrIncomplete = errors.New("mqttwire: incomplete packet")
+
+	// ErrMalformed is the kind of every violation of the packet format. The
+	// specific error names the packet type and the rule, with the
+	// specification's statement ID where one exists.
+	ErrMalformed = errors.New("mqttwire: malformed packet")
+
+	// ErrUnsupportedVersion means a CONNECT named "MQTT" or "MQIsdp" with a
+	// protocol level other than its own (4 or 3). A broker answers it with
+	// CONNACK return code 0x01 (RefusedProtocolVersion) and closes. An
+	// unknown protocol name is ErrMalformed instead: the broker closes
+	// without a CONNACK.
+	ErrUnsupportedVersion = errors.New("mqttwire: unsupported protocol version")
+
+	// ErrTooLarge means the packet is bigger than Decoder.MaxSize. It is
+	// reported from the fixed header alone, before any of the body is read.
+	ErrTooLarge = errors.New("mqttwire: packet too large")
+
+	// ErrInvalid is the kind of every error from Append: a field value that
+	// has no valid encoding.
+	ErrInvalid = errors.New("mqttwire: invalid packet")
+)
+
+// Error is a specific codec error: one rule broken in one packet type.
+// errors.Is(err, kind) holds for its kind: ErrMalformed, ErrInvalid,
+// ErrUnsupportedVersion or ErrTooLarge.
+type Error struct {
+	kind   error
+	packet Type
+	rule   string
+	msg    string
+}
+
+// newError builds an error whose message reads
+// "mqttwire: PUBLISH: QoS 3 [MQTT-3.3.1-4]". It runs only while the package
+// is initialised.
+func newError(kind error, t Type, rule, text string) *Error {
+	msg := "mqttwire: "
+	if t != 0 {
+		msg += t.String() + ": "
+	}
+	msg += text
+	if rule != "" {
+		msg += " [" + rule + "]"
+	}
+	return &Error{kind: kind, packet: t, rule: rule, msg: msg}
+}
+
+func malformed(t Type, rule, text string) *Error { return newError(ErrMalformed, t, rule, text) }
+func invalid(t Type, rule, text string) *Error   { return newError(ErrInvalid, t, rule, text) }
+
+// perType builds one error for each packet type from the same rule and text.
+func perType(kind error, rule, text string) (errs [16]*Error) {
+	for t := TypeConnect; t <= TypeDisconnect; t++ {
+		errs[t] = newError(kind, t, rule, text)
+	}
+	return errs
+}
+
+// Error returns the message, which names the packet type and the rule.
+func (e *Error) Error() string { return e.msg }
+
+// Unwrap returns the kind: ErrMalformed, ErrInvalid, ErrUnsupportedVersion or
+// ErrTooLarge.
+func (e *Error) Unwrap() error { return e.kind }
+
+// Packet returns the type of the packet that broke the rule, or 0 when the
+// fixed header is at fault before its type is known to be valid.
+func (e *Error) Packet() Type { return e.packet }
+
+// Rule returns the MQTT 3.1.1 statement ID of the rule, such as
+// "MQTT-3.3.1-4", or "" for a rule the specification states without a number.
+func (e *Error) Rule() string { return e.rule }

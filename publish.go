@@ -1,0 +1,127 @@
+package mqttwire
+
+// Publish is the PUBLISH packet (§3.3). Topic and Payload of a decoded
+// Publish alias the decoded input.
+type Publish struct {
+	Dup      bool // a re-delivery; only with QoS 1 or 2
+	QoS      QoS
+	Retain   bool
+	Topic    []byte // a topic name: no wildcards
+	PacketID uint16 // non-zero with QoS 1 and 2, zero with QoS 0
+	Payload  []byte // raw bytes, possibly empty
+}
+
+// The bits of the PUBLISH fixed-header flags (§3.3.1).
+const (
+	publishDup      = 0x08
+	publishQoSShift = 1
+	publishRetain   = 0x01
+)
+
+var (
+	errPublishTopic     = malformed(TypePublish, "MQTT-3.3.2-1", "topic name missing or cut short")
+	errPublishTopicText = textErrors(ErrMalformed, TypePublish, "topic name")
+	errPublishTopicEnc  = textErrors(ErrInvalid, TypePublish, "topic name")
+	errPublishQoSEnc    = invalid(TypePublish, "MQTT-3.3.1-4", "QoS above 2")
+	errPublishDupEnc    = invalid(TypePublish, "MQTT-3.3.1-2", "Dup with QoS 0")
+	errPublishIDQoS0Enc = invalid(TypePublish, "MQTT-2.3.1-5", "PacketID with QoS 0")
+)
+
+// Type returns TypePublish.
+func (*Publish) Type() Type { return TypePublish }
+
+func (p *Publish) remaining() int {
+	n := sizeString(p.Topic) + len(p.Payload)
+	if p.QoS > 0 {
+		n += 2
+	}
+	return n
+}
+
+// Size returns the encoded length of p.
+func (p *Publish) Size() int { return sizeFrame(p.remaining()) }
+
+// validate reports the first field of p that has no valid encoding.
+func (p *Publish) validate() error {
+	switch {
+	case p.QoS > QoS2:
+		return errPublishQoSEnc // [MQTT-3.3.1-4]
+	case p.QoS == QoS0 && p.Dup:
+		return errPublishDupEnc // [MQTT-3.3.1-2]
+	case p.QoS == QoS0 && p.PacketID != 0:
+		return errPublishIDQoS0Enc // [MQTT-2.3.1-5]
+	case p.QoS > QoS0 && p.PacketID == 0:
+		return errPacketIDZeroEnc[TypePublish] // [MQTT-2.3.1-1]
+	}
+	if t := checkEncodedText(p.Topic, checkTopicName); t != textOK {
+		return errPublishTopicEnc[t]
+	}
+	if p.remaining() > MaxRemaining {
+		return errTooLargeEncode[TypePublish]
+	}
+	return nil
+}
+
+// Append validates p and appends its encoding to b. It does no allocation
+// when cap(b)-len(b) >= p.Size().
+func (p *Publish) Append(b []byte) ([]byte, error) {
+	if err := p.validate(); err != nil {
+		return b, err
+	}
+	remaining := p.remaining()
+	b = grow(b, sizeFrame(remaining))
+	first := byte(TypePublish)<<4 | byte(p.QoS)<<publishQoSShift
+	if p.Dup {
+		first |= publishDup
+	}
+	if p.Retain {
+		first |= publishRetain
+	}
+	b = append(b, first)
+	b = appendVarint(b, remaining)
+	b = appendString(b, p.Topic)
+	if p.QoS > QoS0 {
+		b = appendUint16(b, p.PacketID)
+	}
+	return append(b, p.Payload...), nil
+}
+
+// Decode decodes a PUBLISH body under the 3.1.1 rules. Topic and Payload
+// alias body.
+func (p *Publish) Decode(h Header, body []byte) error {
+	body, err := decodeHeader(TypePublish, h, body)
+	if err != nil {
+		return err
+	}
+	return p.decode(h.Flags, body)
+}
+
+// decode decodes a PUBLISH body whose header flags checkHeader has passed.
+func (p *Publish) decode(flags uint8, body []byte) error {
+	topic, n, ok := consumeString(body)
+	if !ok {
+		return errPublishTopic // [MQTT-3.3.2-1]
+	}
+	if t := checkTopicName(topic); t != textOK {
+		return errPublishTopicText[t] // [MQTT-3.3.2-2], [MQTT-4.7.3-1], [MQTT-1.5.3-1]
+	}
+	p.Topic = topic
+	p.Dup = flags&publishDup != 0
+	p.QoS = QoS(flags >> publishQoSShift & 3)
+	p.Retain = flags&publishRetain != 0
+	rest := body[n:]
+	p.PacketID = 0
+	if p.QoS > QoS0 {
+		id, ok := consumeUint16(rest)
+		if !ok {
+			return errPacketIDMissing[TypePublish] // §3.3.2.2
+		}
+		if id == 0 {
+			return errPacketIDZero[TypePublish] // [MQTT-2.3.1-1]
+		}
+		p.PacketID = id
+		rest = rest[2:]
+	}
+	p.Payload = rest
+	return nil
+}

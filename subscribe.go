@@ -1,0 +1,340 @@
+package mqttwire
+
+// Design note: a decoded Subscribe keeps its filters in a slice that the
+// Decoder reuses. The first SUBSCRIBE with k filters allocates room for k;
+// later ones with no more than that allocate nothing. Decoding counts and
+// checks the filters in a first pass and fills the slice in a second, so the
+// slice is allocated once at its exact size, never grown step by step, and a
+// malformed packet allocates nothing. Unsubscribe does the same with Topics.
+
+// TopicFilter is one subscription request: a topic filter and the maximum QoS
+// the client asks for.
+type TopicFilter struct {
+	Topic []byte // a topic filter: '+' and '#' allowed where §4.7.1 says
+	QoS   QoS
+}
+
+// Subscribe is the SUBSCRIBE packet (§3.8). The filters of a decoded
+// Subscribe alias the decoded input, and the Filters slice is reused by the
+// next decode.
+type Subscribe struct {
+	PacketID uint16
+	Filters  []TopicFilter // at least one
+}
+
+var (
+	errSubscribeEmpty     = malformed(TypeSubscribe, "MQTT-3.8.3-3", "no topic filter")
+	errSubscribeCut       = malformed(TypeSubscribe, "", "topic filter cut short or without its QoS byte (§3.8.3)")
+	errSubscribeQoS       = malformed(TypeSubscribe, "MQTT-3.8.3-4", "requested QoS byte is not 0, 1 or 2")
+	errSubscribeText      = textErrors(ErrMalformed, TypeSubscribe, "topic filter")
+	errSubscribeEmptyEnc  = invalid(TypeSubscribe, "MQTT-3.8.3-3", "no topic filter")
+	errSubscribeQoSEnc    = invalid(TypeSubscribe, "MQTT-3.8.3-4", "requested QoS above 2")
+	errSubscribeTextEnc   = textErrors(ErrInvalid, TypeSubscribe, "topic filter")
+	errUnsubscribeEmpty   = malformed(TypeUnsubscribe, "MQTT-3.10.3-2", "no topic filter")
+	errUnsubscribeCut     = malformed(TypeUnsubscribe, "MQTT-3.10.3-1", "topic filter cut short")
+	errUnsubscribeText    = textErrors(ErrMalformed, TypeUnsubscribe, "topic filter")
+	errUnsubscribeEmptyEn = invalid(TypeUnsubscribe, "MQTT-3.10.3-2", "no topic filter")
+	errUnsubscribeTextEnc = textErrors(ErrInvalid, TypeUnsubscribe, "topic filter")
+	errSubackEmpty        = malformed(TypeSuback, "MQTT-3.8.4-5", "no return code")
+	errSubackCode         = malformed(TypeSuback, "MQTT-3.9.3-2", "return code is not 0x00, 0x01, 0x02 or 0x80")
+	errSubackV31          = malformed(TypeSuback, "MQTT-3.9.3-2", "return code 0x80 in a 3.1 session")
+	errSubackEmptyEnc     = invalid(TypeSuback, "MQTT-3.8.4-5", "no return code")
+	errSubackCodeEnc      = invalid(TypeSuback, "MQTT-3.9.3-2", "return code is not 0x00, 0x01, 0x02 or 0x80")
+	errSubackV31Enc       = invalid(TypeSuback, "MQTT-3.9.3-2", "return code 0x80 in a 3.1 session")
+	errSubackVersionEnc   = invalid(TypeSuback, "", "Version must be 0, V31 or V311")
+)
+
+// Type returns TypeSubscribe.
+func (*Subscribe) Type() Type { return TypeSubscribe }
+
+func (s *Subscribe) remaining() int {
+	n := 2
+	for i := range s.Filters {
+		n += sizeString(s.Filters[i].Topic) + 1
+	}
+	return n
+}
+
+// Size returns the encoded length of s.
+func (s *Subscribe) Size() int { return sizeFrame(s.remaining()) }
+
+// Append validates s and appends its encoding to b. It does no allocation
+// when cap(b)-len(b) >= s.Size().
+func (s *Subscribe) Append(b []byte) ([]byte, error) {
+	if s.PacketID == 0 {
+		return b, errPacketIDZeroEnc[TypeSubscribe] // [MQTT-2.3.1-1]
+	}
+	if len(s.Filters) == 0 {
+		return b, errSubscribeEmptyEnc // [MQTT-3.8.3-3]
+	}
+	for i := range s.Filters {
+		f := &s.Filters[i]
+		if p := checkEncodedText(f.Topic, checkTopicFilter); p != textOK {
+			return b, errSubscribeTextEnc[p]
+		}
+		if f.QoS > QoS2 {
+			return b, errSubscribeQoSEnc // [MQTT-3.8.3-4]
+		}
+	}
+	remaining := s.remaining()
+	if remaining > MaxRemaining {
+		return b, errTooLargeEncode[TypeSubscribe]
+	}
+	b = grow(b, sizeFrame(remaining))
+	b = append(b, byte(TypeSubscribe)<<4|fixedFlags[TypeSubscribe])
+	b = appendVarint(b, remaining)
+	b = appendUint16(b, s.PacketID)
+	for i := range s.Filters {
+		b = appendString(b, s.Filters[i].Topic)
+		b = append(b, byte(s.Filters[i].QoS))
+	}
+	return b, nil
+}
+
+// Decode decodes a SUBSCRIBE body under the 3.1.1 rules. The filters alias
+// body; the Filters slice is reused.
+func (s *Subscribe) Decode(h Header, body []byte) error {
+	body, err := decodeHeader(TypeSubscribe, h, body)
+	if err != nil {
+		return err
+	}
+	return s.decode(body)
+}
+
+func (s *Subscribe) decode(body []byte) error {
+	id, err := consumePacketID(TypeSubscribe, body)
+	if err != nil {
+		return err
+	}
+	// First pass: check every pair and count them.
+	count := 0
+	for rest := body[2:]; len(rest) > 0; count++ {
+		topic, n, ok := consumeString(rest)
+		if !ok || n == len(rest) {
+			return errSubscribeCut
+		}
+		if p := checkTopicFilter(topic); p != textOK {
+			return errSubscribeText[p] // [MQTT-3.8.3-1], [MQTT-4.7.1-2], [MQTT-4.7.1-3]
+		}
+		if rest[n] > byte(QoS2) {
+			return errSubscribeQoS // [MQTT-3.8.3-4]
+		}
+		rest = rest[n+1:]
+	}
+	if count == 0 {
+		return errSubscribeEmpty // [MQTT-3.8.3-3]
+	}
+	// Second pass: fill the reused slice.
+	if cap(s.Filters) < count {
+		s.Filters = make([]TopicFilter, count)
+	}
+	s.Filters = s.Filters[:count]
+	rest := body[2:]
+	for i := range s.Filters {
+		topic, n, _ := consumeString(rest)
+		s.Filters[i] = TopicFilter{Topic: topic, QoS: QoS(rest[n])}
+		rest = rest[n+1:]
+	}
+	s.PacketID = id
+	return nil
+}
+
+// Suback is the SUBACK packet (§3.9). ReturnCodes of a decoded Suback alias
+// the decoded input.
+type Suback struct {
+	PacketID    uint16
+	ReturnCodes []byte // one per filter, in order: 0, 1, 2 (granted QoS) or SubackFailure
+
+	// Version is the session's protocol level, whose rules apply: 0 or V311
+	// for 3.1.1, V31 for 3.1, which has no failure code. Decoder.Decode sets
+	// it from Decoder.Version.
+	Version Version
+}
+
+// SubackFailure is the SUBACK return code of a refused subscription (3.1.1
+// only).
+const SubackFailure = 0x80
+
+// Type returns TypeSuback.
+func (*Suback) Type() Type { return TypeSuback }
+
+// Size returns the encoded length of s.
+func (s *Suback) Size() int { return sizeFrame(2 + len(s.ReturnCodes)) }
+
+// Append validates s and appends its encoding to b. It does no allocation
+// when cap(b)-len(b) >= s.Size().
+func (s *Suback) Append(b []byte) ([]byte, error) {
+	switch {
+	case s.PacketID == 0:
+		return b, errPacketIDZeroEnc[TypeSuback]
+	case len(s.ReturnCodes) == 0:
+		return b, errSubackEmptyEnc
+	case s.Version != 0 && s.Version != V31 && s.Version != V311:
+		return b, errSubackVersionEnc
+	case 2+len(s.ReturnCodes) > MaxRemaining:
+		return b, errTooLargeEncode[TypeSuback]
+	}
+	if err := checkSubackCodes(s.ReturnCodes, s.Version, errSubackCodeEnc, errSubackV31Enc); err != nil {
+		return b, err
+	}
+	remaining := 2 + len(s.ReturnCodes)
+	b = grow(b, sizeFrame(remaining))
+	b = append(b, byte(TypeSuback)<<4)
+	b = appendVarint(b, remaining)
+	b = appendUint16(b, s.PacketID)
+	return append(b, s.ReturnCodes...), nil
+}
+
+// checkSubackCodes checks SUBACK return codes under the rules of level v
+// [MQTT-3.9.3-2].
+func checkSubackCodes(codes []byte, v Version, errCode, errV31 *Error) error {
+	for _, c := range codes {
+		switch {
+		case c <= byte(QoS2):
+		case c == SubackFailure && v != V31:
+		case c == SubackFailure:
+			return errV31 // 3.1 has no failure code (§3 row 4)
+		default:
+			return errCode
+		}
+	}
+	return nil
+}
+
+// Decode decodes a SUBACK body under the 3.1.1 rules. ReturnCodes aliases
+// body.
+func (s *Suback) Decode(h Header, body []byte) error {
+	body, err := decodeHeader(TypeSuback, h, body)
+	if err != nil {
+		return err
+	}
+	return s.decode(body, 0)
+}
+
+func (s *Suback) decode(body []byte, v Version) error {
+	id, err := consumePacketID(TypeSuback, body)
+	if err != nil {
+		return err
+	}
+	codes := body[2:]
+	if len(codes) == 0 {
+		return errSubackEmpty // one code per filter, and a SUBSCRIBE has at least one
+	}
+	if err := checkSubackCodes(codes, v, errSubackCode, errSubackV31); err != nil {
+		return err
+	}
+	s.PacketID, s.ReturnCodes, s.Version = id, codes, v
+	return nil
+}
+
+// Unsubscribe is the UNSUBSCRIBE packet (§3.10). The topics of a decoded
+// Unsubscribe alias the decoded input, and the Topics slice is reused by the
+// next decode.
+type Unsubscribe struct {
+	PacketID uint16
+	Topics   [][]byte // topic filters, at least one
+}
+
+// Type returns TypeUnsubscribe.
+func (*Unsubscribe) Type() Type { return TypeUnsubscribe }
+
+func (u *Unsubscribe) remaining() int {
+	n := 2
+	for _, t := range u.Topics {
+		n += sizeString(t)
+	}
+	return n
+}
+
+// Size returns the encoded length of u.
+func (u *Unsubscribe) Size() int { return sizeFrame(u.remaining()) }
+
+// Append validates u and appends its encoding to b. It does no allocation
+// when cap(b)-len(b) >= u.Size().
+func (u *Unsubscribe) Append(b []byte) ([]byte, error) {
+	if u.PacketID == 0 {
+		return b, errPacketIDZeroEnc[TypeUnsubscribe] // [MQTT-2.3.1-1]
+	}
+	if len(u.Topics) == 0 {
+		return b, errUnsubscribeEmptyEn // [MQTT-3.10.3-2]
+	}
+	for _, t := range u.Topics {
+		if p := checkEncodedText(t, checkTopicFilter); p != textOK {
+			return b, errUnsubscribeTextEnc[p] // decision A13
+		}
+	}
+	remaining := u.remaining()
+	if remaining > MaxRemaining {
+		return b, errTooLargeEncode[TypeUnsubscribe]
+	}
+	b = grow(b, sizeFrame(remaining))
+	b = append(b, byte(TypeUnsubscribe)<<4|fixedFlags[TypeUnsubscribe])
+	b = appendVarint(b, remaining)
+	b = appendUint16(b, u.PacketID)
+	for _, t := range u.Topics {
+		b = appendString(b, t)
+	}
+	return b, nil
+}
+
+// Decode decodes an UNSUBSCRIBE body under the 3.1.1 rules. The topics alias
+// body; the Topics slice is reused.
+func (u *Unsubscribe) Decode(h Header, body []byte) error {
+	body, err := decodeHeader(TypeUnsubscribe, h, body)
+	if err != nil {
+		return err
+	}
+	return u.decode(body)
+}
+
+func (u *Unsubscribe) decode(body []byte) error {
+	id, err := consumePacketID(TypeUnsubscribe, body)
+	if err != nil {
+		return err
+	}
+	count := 0
+	for rest := body[2:]; len(rest) > 0; count++ {
+		topic, n, ok := consumeString(rest)
+		if !ok {
+			return errUnsubscribeCut // [MQTT-3.10.3-1]
+		}
+		if p := checkTopicFilter(topic); p != textOK {
+			return errUnsubscribeText[p] // [MQTT-3.10.3-1], decision A13
+		}
+		rest = rest[n:]
+	}
+	if count == 0 {
+		return errUnsubscribeEmpty // [MQTT-3.10.3-2]
+	}
+	if cap(u.Topics) < count {
+		u.Topics = make([][]byte, count)
+	}
+	u.Topics = u.Topics[:count]
+	rest := body[2:]
+	for i := range u.Topics {
+		topic, n, _ := consumeString(rest)
+		u.Topics[i] = topic
+		rest = rest[n:]
+	}
+	u.PacketID = id
+	return nil
+}
+
+// Unsuback is the UNSUBACK packet (§3.11).
+type Unsuback struct{ PacketID uint16 }
+
+// Type returns TypeUnsuback.
+func (*Unsuback) Type() Type { return TypeUnsuback }
+
+// Size returns 4.
+func (*Unsuback) Size() int { return 4 }
+
+// Append appends the four bytes of u to b. PacketID must not be 0.
+func (u *Unsuback) Append(b []byte) ([]byte, error) {
+	return appendIDPacket(b, TypeUnsuback, u.PacketID)
+}
+
+// Decode decodes an UNSUBACK body under the 3.1.1 rules.
+func (u *Unsuback) Decode(h Header, body []byte) error {
+	return decodeIDPacket(&u.PacketID, TypeUnsuback, h, body)
+}
