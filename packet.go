@@ -245,12 +245,25 @@ type Decoder struct {
 // allocation, except that SUBSCRIBE and UNSUBSCRIBE grow a reused slice the
 // first times they meet more filters than before.
 func (d *Decoder) Decode(b []byte) (p Packet, n int, err error) {
-	h, n, err := peekHeader(b)
-	if err != nil {
+	var h Header
+	if len(b) >= 2 && b[1] < 0x80 {
+		// Most packets have a one-byte remaining length.
+		h = Header{Type: Type(b[0] >> 4), Flags: b[0] & 0x0f, Remaining: int(b[1])}
+		n = 2 + h.Remaining
+	} else if len(b) >= 3 && b[2] < 0x80 && b[2] != 0 {
+		// A PUBLISH of 128 bytes to 16 KiB has a two-byte one.
+		h = Header{Type: Type(b[0] >> 4), Flags: b[0] & 0x0f, Remaining: int(b[1]&0x7f) | int(b[2])<<7}
+		n = 3 + h.Remaining
+	} else if h, n, err = peekHeader(b); err != nil {
 		return nil, n, err
 	}
-	if err := d.checkHeader(h, n); err != nil {
-		return nil, n, err
+	v := 0
+	if d.Version == V31 {
+		v = 1
+	}
+	if !firstByteOK[v][b[0]] || (fixedRemaining[h.Type] >= 0 && int(fixedRemaining[h.Type]) != h.Remaining) ||
+		(d.MaxSize > 0 && n > d.MaxSize) {
+		return nil, n, d.checkHeader(h, n)
 	}
 	if len(b) < n {
 		return nil, n, ErrIncomplete
@@ -303,6 +316,23 @@ var fixedRemaining = [16]int8{
 	TypeUnsuback: 2, TypePingreq: 0, TypePingresp: 0, TypeDisconnect: 0,
 }
 
+// firstByteOK says, for the 3.1.1 rules and for the 3.1 rules, which first
+// bytes carry a type that is not reserved and flags that checkHeader accepts.
+// Decode reads it to pass a good header with one look-up, and asks
+// checkHeader which rule a bad one breaks.
+var firstByteOK = func() (ok [2][256]bool) {
+	for b := range 256 {
+		h := Header{Type: Type(b >> 4), Flags: uint8(b) & 0x0f}
+		if reservedType(byte(b)) {
+			continue
+		}
+		h.Remaining = max(0, int(fixedRemaining[h.Type]))
+		ok[0][b] = checkHeader(h, 0) == nil
+		ok[1][b] = checkHeader(h, V31) == nil
+	}
+	return ok
+}()
+
 // fixedFlags is the low nibble of the first byte that Table 2.2 fixes for
 // every type but PUBLISH.
 var fixedFlags = [16]uint8{TypePubrel: 2, TypeSubscribe: 2, TypeUnsubscribe: 2}
@@ -316,6 +346,9 @@ var (
 // bits of Table 2.2, the length of fixed-size packets, and MaxSize. size is
 // the whole packet's size.
 func (d *Decoder) checkHeader(h Header, size int) error {
+	if h.Type == 0 || h.Type == 15 {
+		return errReservedType
+	}
 	if d.MaxSize > 0 && size > d.MaxSize {
 		return errTooLarge[h.Type]
 	}

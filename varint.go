@@ -2,6 +2,7 @@ package mqttwire
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"slices"
 	"unicode/utf8"
 )
@@ -108,100 +109,153 @@ const (
 	textProblems
 )
 
+// textKind says which rules a string field follows.
+type textKind uint8
+
+const (
+	kindString textKind = iota // a UTF-8 string field: any length
+	kindName                   // a topic name: not empty, no wildcard
+	kindFilter                 // a topic filter: not empty, wildcards placed right
+)
+
 const (
 	ones  = 0x0101010101010101
 	highs = 0x8080808080808080
 )
 
-// hasZeroByte reports whether any byte of w is 0, for w with no high bits set.
-func hasZeroByte(w uint64) bool { return (w-ones)&^w&highs != 0 }
+// special reports whether any of the eight bytes in w needs a closer look: a
+// byte that is not ASCII, U+0000, or (unless kind is kindString) '#' or '+'.
+// '#' (0x23) and '+' (0x2B) differ only in bit 3, so clearing it maps both,
+// and no other byte, to 0x23. The zero-byte test may flag a byte next to a
+// real hit but never misses one, and a flagged word is only looked at more
+// closely.
+func special(w uint64, kind textKind) bool {
+	m := (w-ones)&^w | w
+	if kind != kindString {
+		wild := w&^(0x08*ones) ^ ('#' * ones)
+		m |= (wild - ones) &^ wild
+	}
+	return m&highs != 0
+}
 
-// scanText checks that s is well-formed UTF-8 without U+0000 and reports
-// whether it contains a wildcard character. It reads eight ASCII bytes a step
-// and falls back to utf8.DecodeRune at the first byte that is not ASCII.
-// U+FEFF, control characters and non-characters are accepted (decisions A9,
-// A10).
-func scanText(s []byte) (problem textProblem, wildcard bool) {
+// checkKind checks s against the rules of kind. It reads eight bytes a step:
+// a step of plain ASCII costs a few instructions, a step with a wildcard or
+// U+0000 in it is checked at exactly those bytes, and a step with a byte that
+// is not ASCII is checked byte by byte. U+FEFF, control characters and
+// non-characters are accepted (decisions A9, A10).
+func checkKind(s []byte, kind textKind) textProblem {
+	if len(s) == 0 {
+		if kind == kindString {
+			return textOK
+		}
+		return textEmpty // [MQTT-4.7.3-1]
+	}
 	i := 0
-	for ; i+8 <= len(s); i += 8 {
+	for i+8 <= len(s) {
 		w := binary.LittleEndian.Uint64(s[i:])
-		if w&highs != 0 {
-			break
-		}
-		if hasZeroByte(w) {
-			return textNUL, wildcard
-		}
-		if hasZeroByte(w^('#'*ones)) || hasZeroByte(w^('+'*ones)) {
-			wildcard = true
-		}
-	}
-	for i < len(s) {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch c {
-			case 0:
-				return textNUL, wildcard
-			case '#', '+':
-				wildcard = true
+		switch {
+		case !special(w, kind):
+			i += 8
+		case w&highs == 0:
+			if p := checkWord(s, i, w, kind); p != textOK {
+				return p
 			}
-			i++
-			continue
+			i += 8
+		default:
+			var p textProblem
+			if i, p = checkBytes(s, i, i+8, kind); p != textOK {
+				return p
+			}
 		}
-		r, size := utf8.DecodeRune(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			return textBadUTF8, wildcard
-		}
-		i += size
 	}
-	return textOK, wildcard
-}
-
-// checkText checks a UTF-8 string field such as a client id or user name:
-// any length, well-formed UTF-8, no U+0000.
-func checkText(s []byte) textProblem {
-	p, _ := scanText(s)
+	if i == len(s) {
+		return textOK
+	}
+	if len(s) >= 8 {
+		// The last eight bytes, overlapping some already checked: checking
+		// an ASCII byte twice gives the same answer.
+		w := binary.LittleEndian.Uint64(s[len(s)-8:])
+		if !special(w, kind) {
+			return textOK
+		}
+		if w&highs == 0 {
+			return checkWord(s, len(s)-8, w, kind)
+		}
+	}
+	_, p := checkBytes(s, i, len(s), kind)
 	return p
 }
 
-// checkTopicName checks a topic name: at least one character, UTF-8 without
-// U+0000, and no wildcard.
-func checkTopicName(s []byte) textProblem {
-	if len(s) == 0 {
-		return textEmpty // [MQTT-4.7.3-1]
+// checkWord checks the eight ASCII bytes of w, which stand at s[i:i+8], at
+// each byte that is U+0000 or a wildcard.
+func checkWord(s []byte, i int, w uint64, kind textKind) textProblem {
+	const low7 = 0x7f7f7f7f7f7f7f7f
+	// Without high bits, adding 0x7f to a byte carries into bit 7 unless the
+	// byte is 0, so m has bit 7 set exactly at the bytes that are 0.
+	m := ^(w + low7 | w | low7)
+	if kind != kindString {
+		wild := w&^(0x08*ones) ^ ('#' * ones)
+		m |= ^(wild + low7 | wild | low7)
 	}
-	p, wildcard := scanText(s)
-	if p == textOK && wildcard {
-		return textWildcard // [MQTT-3.3.2-2], [MQTT-4.7.1-1]
-	}
-	return p
-}
-
-// checkTopicFilter checks a topic filter: at least one character, UTF-8
-// without U+0000, and '+' and '#' only where they may stand.
-func checkTopicFilter(s []byte) textProblem {
-	if len(s) == 0 {
-		return textEmpty // [MQTT-4.7.3-1]
-	}
-	p, wildcard := scanText(s)
-	if p != textOK || !wildcard {
-		return p
-	}
-	for i, c := range s {
-		switch c {
-		case '#':
-			// [MQTT-4.7.1-2] the whole filter, or the last level after a '/'.
-			if i != len(s)-1 || (i > 0 && s[i-1] != '/') {
-				return textBadHash
-			}
-		case '+':
-			// [MQTT-4.7.1-3] a whole level.
-			if (i > 0 && s[i-1] != '/') || (i+1 < len(s) && s[i+1] != '/') {
-				return textBadPlus
-			}
+	for ; m != 0; m &= m - 1 {
+		if p := checkASCII(s, i+bits.TrailingZeros64(m)>>3, kind); p != textOK {
+			return p
 		}
 	}
 	return textOK
 }
+
+// checkBytes checks s byte by byte from i, which starts a character, to at
+// least end, and returns where it stopped: end, or past it when a character
+// runs on.
+func checkBytes(s []byte, i, end int, kind textKind) (int, textProblem) {
+	for i < end {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRune(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				return i, textBadUTF8 // [MQTT-1.5.3-1]
+			}
+			i += size
+			continue
+		}
+		if c == 0 || c == '#' || c == '+' {
+			if p := checkASCII(s, i, kind); p != textOK {
+				return i, p
+			}
+		}
+		i++
+	}
+	return i, textOK
+}
+
+// checkASCII checks the ASCII byte s[i] under the rules of kind.
+func checkASCII(s []byte, i int, kind textKind) textProblem {
+	switch c := s[i]; {
+	case c == 0:
+		return textNUL // [MQTT-1.5.3-2]
+	case c != '#' && c != '+', kind == kindString:
+	case kind == kindName:
+		return textWildcard // [MQTT-3.3.2-2], [MQTT-4.7.1-1]
+	case c == '#' && (i != len(s)-1 || (i > 0 && s[i-1] != '/')):
+		return textBadHash // [MQTT-4.7.1-2] the whole filter or the last level
+	case c == '+' && ((i > 0 && s[i-1] != '/') || (i+1 < len(s) && s[i+1] != '/')):
+		return textBadPlus // [MQTT-4.7.1-3] a whole level
+	}
+	return textOK
+}
+
+// checkText checks a UTF-8 string field such as a client id or user name:
+// any length, well-formed UTF-8, no U+0000.
+func checkText(s []byte) textProblem { return checkKind(s, kindString) }
+
+// checkTopicName checks a topic name: at least one character, UTF-8 without
+// U+0000, and no wildcard.
+func checkTopicName(s []byte) textProblem { return checkKind(s, kindName) }
+
+// checkTopicFilter checks a topic filter: at least one character, UTF-8
+// without U+0000, and '+' and '#' only where they may stand.
+func checkTopicFilter(s []byte) textProblem { return checkKind(s, kindFilter) }
 
 // textErrors builds the errors for one string field of one packet type,
 // indexed by textProblem.
@@ -216,13 +270,13 @@ func textErrors(kind error, t Type, field string) (errs [textProblems]*Error) {
 	return errs
 }
 
-// checkEncodedText is checkText for Append: it also refuses a string too long
-// for its two-byte length prefix.
-func checkEncodedText(s []byte, check func([]byte) textProblem) textProblem {
+// checkEncodedText is checkKind for Append: it also refuses a string too
+// long for its two-byte length prefix.
+func checkEncodedText(s []byte, kind textKind) textProblem {
 	if len(s) > 65535 {
 		return textTooLong
 	}
-	return check(s)
+	return checkKind(s, kind)
 }
 
 // sizeFrame returns the size of a packet whose remaining length is remaining.
