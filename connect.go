@@ -105,7 +105,7 @@ func (c *Connect) validate() error {
 	if c.Version != V31 && c.Version != V311 {
 		return errConnectVersionEnc
 	}
-	if p := checkEncodedText(c.ClientID, checkText); p != textOK {
+	if p := checkEncodedText(c.ClientID, kindString); p != textOK {
 		return errConnectClientIDEnc[p]
 	}
 	if len(c.ClientID) == 0 && !c.CleanSession {
@@ -115,7 +115,7 @@ func (c *Connect) validate() error {
 		if c.WillQoS > QoS2 {
 			return errConnectWillQoSEnc
 		}
-		if p := checkEncodedText(c.WillTopic, checkTopicName); p != textOK {
+		if p := checkEncodedText(c.WillTopic, kindName); p != textOK {
 			return errConnectWillTopicEn[p]
 		}
 		if len(c.WillMessage) > 65535 {
@@ -125,7 +125,7 @@ func (c *Connect) validate() error {
 		return errConnectNoWillEnc // [MQTT-3.1.2-11], [MQTT-3.1.2-13], [MQTT-3.1.2-15]
 	}
 	if c.UsernameFlag {
-		if p := checkEncodedText(c.Username, checkText); p != textOK {
+		if p := checkEncodedText(c.Username, kindString); p != textOK {
 			return errConnectUsernameEnc[p]
 		}
 	} else if len(c.Username) > 0 {

@@ -53,7 +53,7 @@ func (p *Publish) validate() error {
 	case p.QoS > QoS0 && p.PacketID == 0:
 		return errPacketIDZeroEnc[TypePublish] // [MQTT-2.3.1-1]
 	}
-	if t := checkEncodedText(p.Topic, checkTopicName); t != textOK {
+	if t := checkEncodedText(p.Topic, kindName); t != textOK {
 		return errPublishTopicEnc[t]
 	}
 	if p.remaining() > MaxRemaining {

@@ -69,7 +69,7 @@ func (s *Subscribe) Append(b []byte) ([]byte, error) {
 	}
 	for i := range s.Filters {
 		f := &s.Filters[i]
-		if p := checkEncodedText(f.Topic, checkTopicFilter); p != textOK {
+		if p := checkEncodedText(f.Topic, kindFilter); p != textOK {
 			return b, errSubscribeTextEnc[p]
 		}
 		if f.QoS > QoS2 {
@@ -259,7 +259,7 @@ func (u *Unsubscribe) Append(b []byte) ([]byte, error) {
 		return b, errUnsubscribeEmptyEn // [MQTT-3.10.3-2]
 	}
 	for _, t := range u.Topics {
-		if p := checkEncodedText(t, checkTopicFilter); p != textOK {
+		if p := checkEncodedText(t, kindFilter); p != textOK {
 			return b, errUnsubscribeTextEnc[p] // decision A13
 		}
 	}

@@ -14,7 +14,7 @@ var (
 // 65,535 bytes of well-formed UTF-8, no U+0000, and no wildcard. The error
 // wraps ErrInvalid and names the rule. It does no allocation.
 func ValidateTopicName(name []byte) error {
-	if p := checkEncodedText(name, checkTopicName); p != textOK {
+	if p := checkEncodedText(name, kindName); p != textOK {
 		return errTopicName[p]
 	}
 	return nil
@@ -25,7 +25,7 @@ func ValidateTopicName(name []byte) error {
 // as the whole last level, and '+' only as a whole level. The error wraps
 // ErrInvalid and names the rule. It does no allocation.
 func ValidateTopicFilter(filter []byte) error {
-	if p := checkEncodedText(filter, checkTopicFilter); p != textOK {
+	if p := checkEncodedText(filter, kindFilter); p != textOK {
 		return errTopicFilter[p]
 	}
 	return nil
