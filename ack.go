@@ -1,5 +1,7 @@
 package mqttwire
 
+import "fmt"
+
 // The acknowledgements that carry only a packet identifier (PUBACK, PUBREC,
 // PUBREL, PUBCOMP, and UNSUBACK in subscribe.go), and the three packets that
 // carry nothing (PINGREQ, PINGRESP, DISCONNECT). An acknowledgement repeats
@@ -175,3 +177,24 @@ func consumePacketID(t Type, body []byte) (uint16, error) {
 	}
 	return id, nil
 }
+
+// String describes p for logs.
+func (p *Puback) String() string { return fmt.Sprintf("PUBACK{PacketID:%d}", p.PacketID) }
+
+// String describes p for logs.
+func (p *Pubrec) String() string { return fmt.Sprintf("PUBREC{PacketID:%d}", p.PacketID) }
+
+// String describes p for logs.
+func (p *Pubrel) String() string { return fmt.Sprintf("PUBREL{PacketID:%d}", p.PacketID) }
+
+// String describes p for logs.
+func (p *Pubcomp) String() string { return fmt.Sprintf("PUBCOMP{PacketID:%d}", p.PacketID) }
+
+// String returns "PINGREQ".
+func (*Pingreq) String() string { return "PINGREQ" }
+
+// String returns "PINGRESP".
+func (*Pingresp) String() string { return "PINGRESP" }
+
+// String returns "DISCONNECT".
+func (*Disconnect) String() string { return "DISCONNECT" }

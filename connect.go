@@ -1,5 +1,7 @@
 package mqttwire
 
+import "fmt"
+
 // Connect is the CONNECT packet (§3.1), the first packet a client sends.
 // Byte-slice fields of a decoded Connect alias the decoded input.
 //
@@ -425,4 +427,24 @@ func (c *Connack) decode(body []byte, v Version) error {
 	}
 	c.ReturnCode = code
 	return nil
+}
+
+// String describes c for logs: the password and will message by length only.
+func (c *Connect) String() string {
+	s := fmt.Sprintf("CONNECT{Version:%v ClientID:%q CleanSession:%t KeepAlive:%d", c.Version, c.ClientID, c.CleanSession, c.KeepAlive)
+	if c.WillFlag {
+		s += fmt.Sprintf(" Will:{Topic:%q QoS:%d Retain:%t Message:%d bytes}", c.WillTopic, c.WillQoS, c.WillRetain, len(c.WillMessage))
+	}
+	if c.UsernameFlag {
+		s += fmt.Sprintf(" Username:%q", c.Username)
+	}
+	if c.PasswordFlag {
+		s += fmt.Sprintf(" Password:%d bytes", len(c.Password))
+	}
+	return s + "}"
+}
+
+// String describes c for logs.
+func (c *Connack) String() string {
+	return fmt.Sprintf("CONNACK{SessionPresent:%t ReturnCode:%d (%v)}", c.SessionPresent, c.ReturnCode, c.ReturnCode)
 }

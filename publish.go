@@ -1,5 +1,7 @@
 package mqttwire
 
+import "fmt"
+
 // Publish is the PUBLISH packet (§3.3). Topic and Payload of a decoded
 // Publish alias the decoded input.
 type Publish struct {
@@ -124,4 +126,10 @@ func (p *Publish) decode(flags uint8, body []byte) error {
 	}
 	p.Payload = rest
 	return nil
+}
+
+// String describes p for logs: the payload by length only.
+func (p *Publish) String() string {
+	return fmt.Sprintf("PUBLISH{Topic:%q QoS:%d Dup:%t Retain:%t PacketID:%d Payload:%d bytes}",
+		p.Topic, p.QoS, p.Dup, p.Retain, p.PacketID, len(p.Payload))
 }

@@ -1,5 +1,10 @@
 package mqttwire
 
+import (
+	"fmt"
+	"strings"
+)
+
 // Design note: a decoded Subscribe keeps its filters in a slice that the
 // Decoder reuses. The first SUBSCRIBE with k filters allocates room for k;
 // later ones with no more than that allocate nothing. Decoding counts and
@@ -338,3 +343,29 @@ func (u *Unsuback) Append(b []byte) ([]byte, error) {
 func (u *Unsuback) Decode(h Header, body []byte) error {
 	return decodeIDPacket(&u.PacketID, TypeUnsuback, h, body)
 }
+
+// String describes s for logs.
+func (s *Subscribe) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "SUBSCRIBE{PacketID:%d Filters:[", s.PacketID)
+	for i, f := range s.Filters {
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		fmt.Fprintf(&b, "%q QoS%d", f.Topic, f.QoS)
+	}
+	return b.String() + "]}"
+}
+
+// String describes s for logs.
+func (s *Suback) String() string {
+	return fmt.Sprintf("SUBACK{PacketID:%d ReturnCodes:% X}", s.PacketID, s.ReturnCodes)
+}
+
+// String describes u for logs.
+func (u *Unsubscribe) String() string {
+	return fmt.Sprintf("UNSUBSCRIBE{PacketID:%d Topics:%q}", u.PacketID, u.Topics)
+}
+
+// String describes u for logs.
+func (u *Unsuback) String() string { return fmt.Sprintf("UNSUBACK{PacketID:%d}", u.PacketID) }

@@ -2,6 +2,7 @@ package mqttwire
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -175,5 +176,29 @@ func TestErrorText(t *testing.T) {
 	want := []any{"mqttwire: PUBLISH: QoS 3 [MQTT-3.3.1-4]", TypePublish, "MQTT-3.3.1-4", true}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestString(t *testing.T) {
+	var got []string
+	for _, p := range benchPackets() {
+		got = append(got, fmt.Sprint(p))
+	}
+	want := []string{
+		`CONNECT{Version:3.1.1 ClientID:"sensor-0042-kitchen" CleanSession:true KeepAlive:60 Will:{Topic:"devices/sensor-0042/status" QoS:1 Retain:false Message:7 bytes} Username:"sensor-0042" Password:12 bytes}`,
+		`CONNACK{SessionPresent:true ReturnCode:0 (connection accepted)}`,
+		`PUBLISH{Topic:"home/kitchen/sensor/temp1" QoS:1 Dup:false Retain:false PacketID:4711 Payload:1024 bytes}`,
+		`PUBACK{PacketID:4711}`,
+		`PUBREC{PacketID:4712}`,
+		`PUBREL{PacketID:4712}`,
+		`PUBCOMP{PacketID:4712}`,
+		`SUBSCRIBE{PacketID:7 Filters:["home/+/sensor/#" QoS1 "alerts/critical" QoS2 "$SYS/broker/load/#" QoS0]}`,
+		`SUBACK{PacketID:7 ReturnCodes:01 02 80}`,
+		`UNSUBSCRIBE{PacketID:8 Topics:["home/+/sensor/#" "alerts/critical"]}`,
+		`UNSUBACK{PacketID:8}`,
+		`PINGREQ`, `PINGRESP`, `DISCONNECT`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("String() (-want +got):\n%s", diff)
 	}
 }
