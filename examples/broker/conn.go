@@ -1,0 +1,431 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mqttwire/mqttwire"
+)
+
+// Design note: each connection has two goroutines. The reader owns an
+// mqttwire.Reader and handles one packet at a time; it never writes to the
+// socket and never blocks on another client. Everything bound for the client
+// is appended, already encoded, to one outbound buffer under a mutex; the
+// writer swaps that buffer with its own and writes all of it in one Write, so
+// a busy connection sends many packets per system call. The buffer is
+// bounded: a QoS 0 message that does not fit is dropped, while QoS 1 and 2
+// messages wait in the session (see session.go), so a slow subscriber costs
+// at most the buffer plus its session's queue.
+
+// Reasons a connection ends that are not I/O errors.
+var (
+	errDisconnect   = errors.New("DISCONNECT")
+	errNotConnect   = errors.New("first packet is not CONNECT [MQTT-3.1.0-1]")
+	errSecondConn   = errors.New("second CONNECT [MQTT-3.1.0-2]")
+	errServerPacket = errors.New("client sent a packet only a server sends")
+	errTakenOver    = errors.New("taken over by a new connection with the same client id [MQTT-3.1.4-2]")
+	errShutdown     = errors.New("broker shutting down")
+	errKeepAlive    = errors.New("keep-alive timeout [MQTT-3.1.2-24]")
+	errRefused      = errors.New("CONNECT refused")
+)
+
+// flushTimeout bounds the final write to a connection that is closing.
+const flushTimeout = 2 * time.Second
+
+// maxIdleBuffer is the largest outbound buffer a connection keeps between
+// bursts; a bigger one is let go once written.
+const maxIdleBuffer = 64 << 10
+
+// conn is one client connection.
+type conn struct {
+	srv      *server
+	nc       net.Conn
+	r        *mqttwire.Reader
+	finished chan struct{} // closed when the reader has ended and cleaned up
+	kicked   atomic.Pointer[error]
+
+	// Set by CONNECT and read only by the reader goroutine afterwards.
+	clientID   string
+	version    mqttwire.Version
+	session    *session
+	will       *message
+	willRetain bool
+	keepAlive  time.Duration // 1.5 × the CONNECT's Keep Alive; 0 is off
+	armedAt    time.Time     // when the read deadline was last pushed back
+
+	// The reader's scratch space, reused for every packet.
+	matches  []subscriber
+	encoded  []byte
+	codes    []byte
+	refused  []bool
+	retained []*message
+
+	// The outbound buffer, shared with the writer goroutine.
+	outMu     sync.Mutex
+	outCond   sync.Cond
+	out       []byte
+	outClosed bool   // no more writes: the reader has ended or the socket failed
+	dropped   uint64 // QoS 0 messages dropped on a full buffer
+}
+
+func newConn(srv *server, nc net.Conn) *conn {
+	c := &conn{srv: srv, nc: nc, finished: make(chan struct{})}
+	c.r = mqttwire.NewReader(nc)
+	c.r.MaxSize = srv.cfg.maxPacket
+	c.outCond.L = &c.outMu
+	return c
+}
+
+// kick closes the socket from outside, for a takeover or a shutdown. The
+// reader then ends with reason.
+func (c *conn) kick(reason error) {
+	c.kicked.CompareAndSwap(nil, &reason)
+	c.nc.Close()
+}
+
+// readLoop is the reader goroutine.
+func (c *conn) readLoop() {
+	defer c.srv.wg.Done()
+	defer close(c.finished)
+	reason := c.run()
+	if k := c.kicked.Load(); k != nil {
+		reason = *k
+	}
+	c.closeOutbox()
+	if c.session == nil {
+		if reason != io.EOF {
+			c.srv.logf("connection from %s closed before CONNECT was accepted: %v", c.nc.RemoteAddr(), reason)
+		}
+		return
+	}
+	// The will goes out on any end but DISCONNECT [MQTT-3.1.2-8], and is
+	// dropped on DISCONNECT [MQTT-3.1.2-10]. A broker shutting down does not
+	// publish wills: the clients did not fail.
+	if c.will != nil && reason != errDisconnect && reason != errShutdown {
+		c.srv.publish(c, c.will.topic, c.will.payload, c.will.qos, c.willRetain, c.will)
+	}
+	c.srv.release(c)
+	c.srv.logf("client %q disconnected: %v", c.clientID, reason)
+}
+
+// run reads and handles packets until the connection ends, and returns why.
+func (c *conn) run() error {
+	c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.connectTimeout))
+	p, err := c.r.ReadPacket()
+	if err != nil {
+		if errors.Is(err, mqttwire.ErrUnsupportedVersion) {
+			// [MQTT-3.1.2-2]: answer 0x01, then close.
+			c.writePacket(&mqttwire.Connack{ReturnCode: mqttwire.RefusedProtocolVersion})
+		}
+		return err // ErrMalformed and the rest: close without CONNACK [MQTT-3.1.4-1]
+	}
+	connect, ok := p.(*mqttwire.Connect)
+	if !ok {
+		return errNotConnect // close at once and send nothing [MQTT-3.1.0-1]
+	}
+	if err := c.connect(connect); err != nil {
+		return err
+	}
+	for {
+		c.armKeepAlive()
+		p, err := c.r.ReadPacket()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return errKeepAlive
+			}
+			return err
+		}
+		if err := c.handle(p); err != nil {
+			return err
+		}
+	}
+}
+
+// armKeepAlive pushes the read deadline back. It does so only when an eighth
+// of the keep-alive period has passed since it last did, to spare a system
+// call per packet, and then sets the deadline an eighth further out: the
+// connection closes after between 1.5 and 1.69 keep-alive periods of silence
+// [MQTT-3.1.2-24], never earlier.
+func (c *conn) armKeepAlive() {
+	if c.keepAlive == 0 {
+		return
+	}
+	now := time.Now()
+	if now.Sub(c.armedAt) >= c.keepAlive/8 {
+		c.nc.SetReadDeadline(now.Add(c.keepAlive + c.keepAlive/8))
+		c.armedAt = now
+	}
+}
+
+// connect handles the CONNECT: it checks the client id, takes the session
+// and answers CONNACK.
+func (c *conn) connect(p *mqttwire.Connect) error {
+	c.version = p.Version
+	cfg := &c.srv.cfg
+	id := p.ClientID
+	switch {
+	case len(id) == 0 && (!p.CleanSession || p.Version == mqttwire.V31),
+		len(id) > cfg.maxClientID:
+		// [MQTT-3.1.3-8], [MQTT-3.1.3-9]; 3.1 has no empty ids (§3 row 2).
+		c.writePacket(&mqttwire.Connack{ReturnCode: mqttwire.RefusedIdentifierRejected, Version: c.version})
+		return fmt.Errorf("%w: client id of %d bytes (clean session %t) [MQTT-3.1.3-8]", errRefused, len(id), p.CleanSession)
+	case len(id) == 0:
+		c.clientID = generateID() // [MQTT-3.1.3-6]
+	default:
+		c.clientID = string(id)
+	}
+	if p.WillFlag {
+		c.will = newMessage(p.WillTopic, p.WillMessage, p.WillQoS)
+		c.willRetain = p.WillRetain
+	}
+	c.keepAlive = time.Duration(p.KeepAlive) * 1500 * time.Millisecond
+	if c.keepAlive == 0 {
+		c.nc.SetReadDeadline(time.Time{})
+	}
+	s, present := c.srv.attach(c, c.clientID, p.CleanSession)
+	c.session = s
+	// CONNACK is the first packet the client gets [MQTT-3.2.0-1]; deliveries
+	// start once resume attaches the connection. 3.1 has no Session Present.
+	c.writePacket(&mqttwire.Connack{SessionPresent: present && c.version == mqttwire.V311, Version: c.version})
+	s.resume(c)
+	c.srv.logf("client %q connected from %s (MQTT %v, clean session %t, keep-alive %ds, session present %t)",
+		c.clientID, c.nc.RemoteAddr(), c.version, p.CleanSession, p.KeepAlive, present)
+	return nil
+}
+
+// generateID returns a fresh client id for a client that sent an empty one.
+func generateID() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return "mqttwire-" + hex.EncodeToString(b[:])
+}
+
+// handle handles one packet after CONNECT.
+func (c *conn) handle(p mqttwire.Packet) error {
+	s := c.session
+	switch p := p.(type) {
+	case *mqttwire.Publish:
+		c.handlePublish(p)
+	case *mqttwire.Puback:
+		s.puback(c, p.PacketID)
+	case *mqttwire.Pubrec:
+		s.pubrec(c, p.PacketID)
+	case *mqttwire.Pubrel:
+		s.release(p.PacketID)
+		c.writeAck(mqttwire.TypePubcomp, p.PacketID) // [MQTT-4.3.3-2]
+	case *mqttwire.Pubcomp:
+		s.pubcomp(c, p.PacketID)
+	case *mqttwire.Subscribe:
+		c.handleSubscribe(p)
+	case *mqttwire.Unsubscribe:
+		for _, filter := range p.Topics {
+			c.srv.trie.unsubscribe(s, filter) // [MQTT-3.10.4-1]
+		}
+		c.writeAck(mqttwire.TypeUnsuback, p.PacketID) // [MQTT-3.10.4-4], [MQTT-3.10.4-5]
+	case *mqttwire.Pingreq:
+		c.writePacket(&mqttwire.Pingresp{}) // [MQTT-3.12.4-1]
+	case *mqttwire.Disconnect:
+		return errDisconnect
+	case *mqttwire.Connect:
+		return errSecondConn
+	default: // CONNACK, SUBACK, UNSUBACK, PINGRESP
+		return fmt.Errorf("%w: %v", errServerPacket, p.Type())
+	}
+	return nil
+}
+
+// handlePublish routes an inbound PUBLISH and acknowledges it. A PUBLISH the
+// ACL denies is acknowledged as usual and dropped [MQTT-3.3.5-2].
+func (c *conn) handlePublish(p *mqttwire.Publish) {
+	switch p.QoS {
+	case mqttwire.QoS0:
+		c.srv.publish(c, p.Topic, p.Payload, p.QoS, p.Retain, nil)
+	case mqttwire.QoS1:
+		c.srv.publish(c, p.Topic, p.Payload, p.QoS, p.Retain, nil)
+		c.writeAck(mqttwire.TypePuback, p.PacketID) // [MQTT-4.3.2-2]
+	case mqttwire.QoS2:
+		if c.session.receive2(p.PacketID) {
+			c.srv.publish(c, p.Topic, p.Payload, p.QoS, p.Retain, nil)
+		}
+		c.writeAck(mqttwire.TypePubrec, p.PacketID) // [MQTT-4.3.3-2]
+	}
+}
+
+// handleSubscribe subscribes, answers SUBACK, then sends the retained
+// messages of each granted filter [MQTT-3.3.1-6].
+func (c *conn) handleSubscribe(p *mqttwire.Subscribe) {
+	srv, s := c.srv, c.session
+	c.codes, c.refused = c.codes[:0], c.refused[:0]
+	for _, f := range p.Filters {
+		// QoS 2 is supported, so the requested QoS is granted [MQTT-3.8.4-6].
+		code, refused := byte(f.QoS), false
+		if srv.cfg.acl.denySubscribe(f.Topic) || !srv.trie.subscribe(s, f.Topic, f.QoS, srv.cfg.maxSubscriptions) {
+			// 3.1 has no failure code: answer the requested QoS and do not
+			// subscribe, as mosquitto does (conformance.md §3 row 4).
+			refused = true
+			if c.version != mqttwire.V31 {
+				code = mqttwire.SubackFailure
+			}
+		}
+		c.codes = append(c.codes, code)
+		c.refused = append(c.refused, refused)
+	}
+	// One code per filter, in order [MQTT-3.8.4-4], [MQTT-3.8.4-5], [MQTT-3.9.3-1].
+	c.writePacket(&mqttwire.Suback{PacketID: p.PacketID, ReturnCodes: c.codes, Version: c.version})
+	for i, f := range p.Filters {
+		if c.refused[i] {
+			continue
+		}
+		c.retained = srv.retained.match(f.Topic, c.retained[:0])
+		for _, m := range c.retained {
+			if srv.cfg.acl.denyReceive(m.topic) {
+				continue
+			}
+			// RETAIN is set on messages sent for a new subscription [MQTT-3.3.1-8].
+			if qos := min(m.qos, f.QoS); qos == mqttwire.QoS0 {
+				c.writeQoS0(c.encodePublish(m.topic, m.payload, true))
+			} else {
+				s.deliver(m, qos, true)
+			}
+		}
+		clear(c.retained)
+	}
+}
+
+// encodePublish encodes a QoS 0 PUBLISH into the reader's scratch buffer.
+func (c *conn) encodePublish(topic, payload []byte, retain bool) []byte {
+	p := mqttwire.Publish{Topic: topic, Payload: payload, Retain: retain}
+	c.encoded, _ = p.Append(c.encoded[:0])
+	return c.encoded
+}
+
+// writeQoS0 appends an encoded QoS 0 PUBLISH to the outbound buffer, or drops
+// it when the buffer already holds cfg.maxBuffer bytes or more would.
+func (c *conn) writeQoS0(encoded []byte) {
+	c.outMu.Lock()
+	if c.outClosed || (len(c.out) > 0 && len(c.out)+len(encoded) > c.srv.cfg.maxBuffer) {
+		c.dropped++
+		c.outMu.Unlock()
+		return
+	}
+	if len(c.out) == 0 {
+		c.outCond.Signal()
+	}
+	c.out = append(c.out, encoded...)
+	c.outMu.Unlock()
+}
+
+// writePublish appends a QoS 1 or 2 PUBLISH for f. In-flight messages are
+// few (the window bounds them), so they bypass the buffer's bound.
+func (c *conn) writePublish(f *flight, dup bool) {
+	p := mqttwire.Publish{Dup: dup, QoS: f.qos, Retain: f.retain, Topic: f.msg.topic, PacketID: f.id, Payload: f.msg.payload}
+	c.outMu.Lock()
+	if !c.outClosed {
+		if len(c.out) == 0 {
+			c.outCond.Signal()
+		}
+		c.out, _ = p.Append(c.out)
+	}
+	c.outMu.Unlock()
+}
+
+// writeAck appends a packet that carries only a packet id.
+func (c *conn) writeAck(t mqttwire.Type, id uint16) {
+	c.outMu.Lock()
+	if !c.outClosed {
+		if len(c.out) == 0 {
+			c.outCond.Signal()
+		}
+		switch t {
+		case mqttwire.TypePuback:
+			c.out, _ = (&mqttwire.Puback{PacketID: id}).Append(c.out)
+		case mqttwire.TypePubrec:
+			c.out, _ = (&mqttwire.Pubrec{PacketID: id}).Append(c.out)
+		case mqttwire.TypePubrel:
+			c.out, _ = (&mqttwire.Pubrel{PacketID: id}).Append(c.out)
+		case mqttwire.TypePubcomp:
+			c.out, _ = (&mqttwire.Pubcomp{PacketID: id}).Append(c.out)
+		case mqttwire.TypeUnsuback:
+			c.out, _ = (&mqttwire.Unsuback{PacketID: id}).Append(c.out)
+		}
+	}
+	c.outMu.Unlock()
+}
+
+// writePacket appends any packet; it is for the rarer packets.
+func (c *conn) writePacket(p mqttwire.Packet) {
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	if c.outClosed {
+		return
+	}
+	if len(c.out) == 0 {
+		c.outCond.Signal()
+	}
+	var err error
+	if c.out, err = p.Append(c.out); err != nil {
+		// Every packet the broker builds is valid; this is a bug.
+		fmt.Fprintf(os.Stderr, "broker: encoding %v: %v\n", p.Type(), err)
+	}
+}
+
+// closeOutbox tells the writer to write what is left and close the socket.
+func (c *conn) closeOutbox() {
+	c.outMu.Lock()
+	c.outClosed = true
+	c.outCond.Signal()
+	c.outMu.Unlock()
+	c.nc.SetWriteDeadline(time.Now().Add(flushTimeout))
+}
+
+// writeLoop is the writer goroutine.
+func (c *conn) writeLoop() {
+	defer c.srv.wg.Done()
+	var buf []byte
+	for {
+		c.outMu.Lock()
+		for len(c.out) == 0 && !c.outClosed {
+			c.outCond.Wait()
+		}
+		if len(c.out) == 0 {
+			c.outMu.Unlock()
+			break
+		}
+		buf, c.out = c.out, buf[:0]
+		c.outMu.Unlock()
+		if _, err := c.nc.Write(buf); err != nil {
+			c.outMu.Lock()
+			c.outClosed, c.out = true, nil
+			c.outMu.Unlock()
+			c.nc.Close() // the reader sees it and ends
+			return
+		}
+		if cap(buf) > maxIdleBuffer {
+			buf = nil
+		}
+	}
+	c.linger()
+}
+
+// linger closes the socket after the reader has ended. It half-closes first
+// and reads away what the client may still send for a moment, so that the
+// last packets written (a refusing CONNACK, say) reach the client before the
+// close, rather than being lost to a reset caused by unread input.
+func (c *conn) linger() {
+	defer c.nc.Close()
+	tc, ok := c.nc.(*net.TCPConn)
+	if !ok || tc.CloseWrite() != nil {
+		return
+	}
+	tc.SetReadDeadline(time.Now().Add(flushTimeout))
+	io.CopyN(io.Discard, tc, 1<<20)
+}
