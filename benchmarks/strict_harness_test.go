@@ -13,8 +13,8 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang/packets"
-	"github.com/mqttwire/mqttwire"
 	mochi "github.com/mochi-mqtt/server/v2/packets"
+	"github.com/mqttwire/mqttwire"
 )
 
 // Design note: the strictness tests feed each codec its input the way a

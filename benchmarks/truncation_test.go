@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	paho "github.com/eclipse/paho.mqtt.golang/packets"
-	"github.com/mqttwire/mqttwire"
 	mochi "github.com/mochi-mqtt/server/v2/packets"
+	"github.com/mqttwire/mqttwire"
 )
 
 // Design note: truncation is tested two ways.
