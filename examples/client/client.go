@@ -10,6 +10,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mqttwire/mqttwire"
@@ -117,9 +118,10 @@ type Client struct {
 	pingSent time.Time // when the unanswered PINGREQ went out; zero if none
 
 	wmu      sync.Mutex
-	pending  []byte    // encoded packets the writer has not taken yet
-	lastSent time.Time // when the last packet was queued
-	wclosed  bool      // DISCONNECT queued: nothing more may be sent
+	pending  []byte      // encoded packets the writer has not taken yet
+	lastSent time.Time   // when the last packet was queued
+	wclosed  bool        // DISCONNECT queued: nothing more may be sent
+	leaving  atomic.Bool // DISCONNECT queued: the server may now close
 	wake     chan struct{}
 	stopping chan struct{} // closed by Disconnect: flush and stop
 
@@ -328,16 +330,19 @@ func (c *Client) readLoop(r *mqttwire.Reader) {
 	defer c.wg.Done()
 	for {
 		p, err := r.ReadPacket()
-		if err == io.EOF {
-			err = errors.New("the server closed the connection")
-		}
 		if err == nil {
 			err = c.handle(p)
 		}
-		if err != nil {
-			c.fail(err)
-			return
+		switch {
+		case err == nil:
+			continue
+		case c.leaving.Load():
+			err = ErrDisconnected // the server closes after our DISCONNECT
+		case err == io.EOF:
+			err = errors.New("the server closed the connection")
 		}
+		c.fail(err)
+		return
 	}
 }
 
@@ -564,6 +569,7 @@ func (c *Client) Disconnect() error {
 	if first {
 		c.pending, _ = (&mqttwire.Disconnect{}).Append(c.pending)
 		c.wclosed = true
+		c.leaving.Store(true)
 	}
 	c.wmu.Unlock()
 	if first {
