@@ -14,9 +14,9 @@ import (
 // error must be one a decoder may return, and the same input must give the
 // identical error again; a Decoder that decoded other packets before must
 // give the same result as a new one; Decode must not allocate once warm. A
-// decoded packet must re-encode to Size() bytes, to the same bytes under the
-// 3.1.1 rules, and decode back to an equal packet; the packet's own Decode
-// method must agree with the Decoder.
+// decoded packet must obey the rules by a plain reading, re-encode to Size()
+// bytes, to the same bytes under the 3.1.1 rules, and decode back to an
+// equal packet; the packet's own Decode method must agree with the Decoder.
 func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, version byte, maxSize uint16) {
 		v := decoderVersion(version)
@@ -35,6 +35,15 @@ func FuzzDecode(f *testing.F) {
 		if err == nil {
 			if diff := cmp.Diff(p, p2, packetOptions); diff != "" {
 				failf(t, "decode-stateless", "after other packets the packet differs (-new +used):\n%s", diff)
+			}
+		}
+
+		// A decoded packet obeys the rules Append enforces, read plainly:
+		// the decoder accepts no bad string, QoS or identifier. The one
+		// exception is an empty client id without CleanSession.
+		if err == nil && !refValidPacket(p) {
+			if c, ok := p.(*mqttwire.Connect); !ok || len(c.ClientID) > 0 || c.CleanSession {
+				failf(t, "decode-valid", "decoded a packet that breaks the rules: %+v", p)
 			}
 		}
 
