@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -12,7 +13,8 @@ import (
 
 // FuzzReader reads any bytes with a Reader whose source returns them in
 // reads of fuzzed sizes. The packets and errors must be those of one Decoder
-// walking the whole input (split invariance). ScanPackets over the same reads
+// walking the whole input (split invariance), for a new Reader and for one
+// that is Reset. ScanPackets over the same reads
 // must yield the frames that Peek finds walking the whole input, and those
 // frames must be the Decoder's.
 func FuzzReader(f *testing.F) {
@@ -20,30 +22,17 @@ func FuzzReader(f *testing.F) {
 		v := decoderVersion(version)
 		events, final := decodeWalk(data, v, int(maxSize))
 
-		src := &chunkReader{data: data, chunks: chunks, eofWithData: eofWithData}
-		r := mqttwire.NewReaderSize(src, int(bufSize))
+		// A new Reader, then the same Reader after Reset with the reads in
+		// another order: Reset must forget everything but MaxSize.
+		r := mqttwire.NewReaderSize(&chunkReader{data: data, chunks: chunks, eofWithData: eofWithData}, int(bufSize))
 		r.Version, r.MaxSize = v, int(maxSize)
-		for i, ev := range events {
-			p, err := r.ReadPacket()
-			if err != ev.err {
-				failf(t, splitCheck(events[:i]), "ReadPacket %d: err = %v; the Decoder on the whole input (at byte %d) says %v", i, err, ev.offset, ev.err)
-			}
-			if ev.err != nil {
-				if p != nil {
-					failf(t, "reader-result", "ReadPacket %d: packet %v with error %v", i, p.Type(), err)
-				}
-				continue
-			}
-			if diff := cmp.Diff(ev.packet, p, packetOptions); diff != "" {
-				failf(t, splitCheck(events[:i]), "ReadPacket %d (byte %d): packet differs (-Decoder +Reader):\n%s", i, ev.offset, diff)
-			}
+		checkReader(t, r, events, final)
+		r.Reset(&chunkReader{data: data, chunks: reversed(chunks), eofWithData: !eofWithData})
+		if r.Version != 0 || r.MaxSize != int(maxSize) || r.Buffered() != 0 {
+			failf(t, "reader-reset", "after Reset: Version %v, MaxSize %d, Buffered %d", r.Version, r.MaxSize, r.Buffered())
 		}
-		// The final error, and again on the next call.
-		for range 2 {
-			if p, err := r.ReadPacket(); err != final || p != nil {
-				failf(t, splitCheck(events), "after %d results: ReadPacket = %v, %v; the Decoder on the whole input says %v", len(events), p, err, final)
-			}
-		}
+		r.Version = v
+		checkReader(t, r, events, final)
 
 		// ScanPackets over the same reads.
 		frames, scanFinal := peekWalk(data)
@@ -75,6 +64,40 @@ func splitCheck(before []event) string {
 		}
 	}
 	return "reader-split"
+}
+
+// checkReader reads with r until the end and checks what it gets against
+// the Decoder's walk of the whole input.
+func checkReader(t *testing.T, r *mqttwire.Reader, events []event, final error) {
+	t.Helper()
+	for i, ev := range events {
+		p, err := r.ReadPacket()
+		if err != ev.err {
+			failf(t, splitCheck(events[:i]), "ReadPacket %d: err = %v; the Decoder on the whole input (at byte %d) says %v", i, err, ev.offset, ev.err)
+		}
+		if ev.err != nil {
+			if p != nil {
+				failf(t, "reader-result", "ReadPacket %d: packet %v with error %v", i, p.Type(), err)
+			}
+			continue
+		}
+		if diff := cmp.Diff(ev.packet, p, packetOptions); diff != "" {
+			failf(t, splitCheck(events[:i]), "ReadPacket %d (byte %d): packet differs (-Decoder +Reader):\n%s", i, ev.offset, diff)
+		}
+	}
+	// The final error, and again on the next call.
+	for range 2 {
+		if p, err := r.ReadPacket(); err != final || p != nil {
+			failf(t, splitCheck(events), "after %d results: ReadPacket = %v, %v; the Decoder on the whole input says %v", len(events), p, err, final)
+		}
+	}
+}
+
+// reversed returns a reversed copy of b.
+func reversed(b []byte) []byte {
+	c := bytes.Clone(b)
+	slices.Reverse(c)
+	return c
 }
 
 // event is one result of walking an input with a Decoder: a packet (a deep
