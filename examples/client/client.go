@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -174,6 +175,12 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	r, err := c.handshake(dialCtx, connect)
 	if err != nil {
 		conn.Close()
+		switch {
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		case dialCtx.Err() != nil, errors.Is(err, os.ErrDeadlineExceeded):
+			return nil, fmt.Errorf("no CONNACK within %v", cfg.ConnectTimeout)
+		}
 		return nil, err
 	}
 	c.wg.Add(3)
@@ -493,7 +500,8 @@ func (c *Client) wait(ctx context.Context, ex *exchange) error {
 // Publish sends m. With QoS 0 it returns once m is queued; with QoS 1 and 2
 // it waits until the exchange completes (PUBACK, or PUBREC, PUBREL and
 // PUBCOMP), retransmitting as needed, or until ctx is done or the connection
-// closes. An exchange abandoned through ctx stays in flight.
+// closes. An exchange abandoned through ctx stays in flight. With all 65,535
+// packet identifiers in flight it returns mqttwire.ErrNoPacketIDs at once.
 func (c *Client) Publish(ctx context.Context, m Message) error {
 	if err := mqttwire.ValidateTopicName([]byte(m.Topic)); err != nil {
 		return err

@@ -255,6 +255,9 @@ func sub(ctx context.Context, o *options, stdout, stderr io.Writer) int {
 	}
 	c, err := Connect(ctx, o.cfg)
 	if err != nil {
+		if ctx.Err() != nil {
+			return exitOK // Ctrl-C while connecting
+		}
 		fmt.Fprintf(stderr, "client sub: connect to %s: %v\n", o.cfg.Addr, err)
 		return exitError
 	}
