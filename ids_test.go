@@ -8,9 +8,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// nextN calls Next n times and returns the identifiers, stopping at the first
+// nextIDs calls Next n times and returns the identifiers, stopping at the first
 // error.
-func nextN(a *PacketIDs, n int) ([]uint16, error) {
+func nextIDs(a *PacketIDs, n int) ([]uint16, error) {
 	ids := make([]uint16, 0, n)
 	for range n {
 		id, err := a.Next()
@@ -22,9 +22,9 @@ func nextN(a *PacketIDs, n int) ([]uint16, error) {
 	return ids, nil
 }
 
-// advance hands out n identifiers and frees each at once, so the allocator
+// advanceIDs hands out n identifiers and frees each at once, so the allocator
 // has handed out 1 … n and holds none.
-func advance(a *PacketIDs, n int) {
+func advanceIDs(a *PacketIDs, n int) {
 	for range n {
 		id, err := a.Next()
 		if err != nil {
@@ -65,7 +65,7 @@ func TestPacketIDsSequence(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var a PacketIDs
-			advance(&a, tt.advance)
+			advanceIDs(&a, tt.advance)
 			for _, id := range tt.inUse {
 				if !a.Use(id) {
 					t.Fatalf("Use(%d) = false", id)
@@ -74,7 +74,7 @@ func TestPacketIDsSequence(t *testing.T) {
 			for _, id := range tt.freed {
 				a.Free(id)
 			}
-			got, err := nextN(&a, tt.n)
+			got, err := nextIDs(&a, tt.n)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -92,7 +92,7 @@ func TestPacketIDsWrapSkipsFreedLate(t *testing.T) {
 	// Only 2 and 70 are free; the search starts after the last id handed
 	// out, so it finds them in wrapped order.
 	var a PacketIDs
-	all, err := nextN(&a, 65535)
+	all, err := nextIDs(&a, 65535)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestPacketIDsWrapSkipsFreedLate(t *testing.T) {
 	}
 	a.Free(70)
 	a.Free(2)
-	got, err := nextN(&a, 2)
+	got, err := nextIDs(&a, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +203,7 @@ func TestPacketIDsUse(t *testing.T) {
 	if a.InUse(0) {
 		t.Error("InUse(0) = true")
 	}
-	got, _ := nextN(&a, 7)
+	got, _ := nextIDs(&a, 7)
 	if diff := cmp.Diff([]uint16{2, 3, 4, 5, 6, 8, 9}, got); diff != "" {
 		t.Errorf("Next after Use (-want +got):\n%s", diff)
 	}
@@ -322,7 +322,7 @@ func TestPacketIDsModel(t *testing.T) {
 
 func TestPacketIDsAllocs(t *testing.T) {
 	var a PacketIDs
-	advance(&a, 65000) // make Next wrap during the runs
+	advanceIDs(&a, 65000) // make Next wrap during the runs
 	for id := uint16(1); id < 65535; id += 3 {
 		a.Use(id)
 	}
@@ -360,7 +360,7 @@ func BenchmarkPacketIDs(b *testing.B) {
 	})
 	b.Run("99pct-full", func(b *testing.B) {
 		var a PacketIDs
-		if _, err := nextN(&a, 65535); err != nil {
+		if _, err := nextIDs(&a, 65535); err != nil {
 			b.Fatal(err)
 		}
 		rng := rand.New(rand.NewPCG(1, 2))
@@ -378,7 +378,7 @@ func BenchmarkPacketIDs(b *testing.B) {
 	})
 	b.Run("one-free", func(b *testing.B) {
 		var a PacketIDs
-		if _, err := nextN(&a, 65535); err != nil {
+		if _, err := nextIDs(&a, 65535); err != nil {
 			b.Fatal(err)
 		}
 		a.Free(32768)
