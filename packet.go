@@ -126,11 +126,11 @@ const MaxRemaining = 268_435_455
 // needed: exact once the fixed header is complete, a lower bound of 1 while
 // the remaining-length bytes themselves are cut short.
 //
-// Peek checks only what framing needs: the packet type is not reserved and
-// the remaining length is at most four bytes and minimal. Flags and body are
-// checked by Decoder.Decode. For a malformed header, size is the frame's size
-// when the remaining length could be read, and 0 when it could not. Peek does
-// no allocation.
+// Peek checks only what framing needs, and only once the fixed header is
+// whole: the packet type is not reserved and the remaining length is at most
+// four bytes and minimal. Flags and body are checked by Decoder.Decode. For a
+// reserved type, size is the frame's size; for a bad remaining length it is 0,
+// since the frame cannot be delimited. Peek does no allocation.
 func Peek(b []byte) (h Header, size int, err error) {
 	h, size, err = peekHeader(b)
 	if err == nil && len(b) < size {
@@ -141,12 +141,10 @@ func Peek(b []byte) (h Header, size int, err error) {
 
 // peekHeader reads the fixed header at the start of b; size is the whole
 // packet's size. It returns ErrIncomplete only while the fixed header itself
-// is cut short, with size a lower bound.
+// is cut short, with size a lower bound. Every check waits for the whole fixed
+// header, so the answer never depends on how the bytes were split into reads.
 func peekHeader(b []byte) (h Header, size int, err error) {
 	if len(b) < 2 {
-		if len(b) == 1 && reservedType(b[0]) {
-			return h, 0, errReservedType // §2.2.1, Table 2.1
-		}
 		return h, 2, ErrIncomplete
 	}
 	h.Type = Type(b[0] >> 4)
@@ -158,17 +156,15 @@ func peekHeader(b []byte) (h Header, size int, err error) {
 		var n int
 		h.Remaining, n, err = consumeVarint(b[1:])
 		switch {
-		case reservedType(b[0]):
-			return h, 0, errReservedType
 		case err == ErrIncomplete:
 			return h, len(b) + 1, err
 		case err != nil:
-			return h, 0, err
+			return h, 0, err // the frame cannot be delimited
 		}
 		size = 1 + n + h.Remaining
 	}
 	if reservedType(b[0]) {
-		return h, size, errReservedType
+		return h, size, errReservedType // §2.2.1, Table 2.1
 	}
 	return h, size, nil
 }

@@ -134,7 +134,8 @@ func TestPeek(t *testing.T) {
 		{[]byte{0x30, 0xFF, 0xFF, 0xFF, 0x7F}, result{Header{TypePublish, 0, MaxRemaining}, MaxRemaining + 5, ErrIncomplete}},
 		{[]byte{0xC0, 0x80, 0x80, 0x80, 0x80}, result{Header{TypePingreq, 0, 0}, 0, errLengthTooLong}},
 		{[]byte{0xC0, 0x80, 0x00}, result{Header{TypePingreq, 0, 0}, 0, errLengthNotMinimal}},
-		{[]byte{0x00}, result{Size: 0, Err: errReservedType}},
+		{[]byte{0x00}, result{Size: 2, Err: ErrIncomplete}}, // the type is judged with the whole header
+		{[]byte{0x00, 0x80, 0x01}, result{Header{0, 0, 128}, 131, errReservedType}},
 		{[]byte{0xF0, 0x00}, result{Header{15, 0, 0}, 2, errReservedType}},
 	}
 	for _, tt := range tests {
