@@ -203,7 +203,7 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 
 func properties(t *testing.T) *gopter.Properties {
 	params := gopter.DefaultTestParameters()
-	params.MinSuccessfulTests = 2000
+	params.MinSuccessfulTests = 1000
 	if testing.Short() {
 		params.MinSuccessfulTests = 200
 	}
