@@ -16,6 +16,7 @@ package mqttwire
 import (
 	"errors"
 	"io"
+	"strconv"
 )
 
 // Design note: packets keep their strings as []byte, not string. A decoded
@@ -86,7 +87,7 @@ func (v Version) String() string {
 	case V311:
 		return "3.1.1"
 	}
-	return "level " + string(rune('0'+v/100%10)) + string(rune('0'+v/10%10)) + string(rune('0'+v%10))
+	return "level " + strconv.Itoa(int(v))
 }
 
 // Header is a decoded fixed header.
