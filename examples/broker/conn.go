@@ -40,6 +40,14 @@ var (
 // flushTimeout bounds the final write to a connection that is closing.
 const flushTimeout = 2 * time.Second
 
+// A connection's Reader starts with idleReadBuffer bytes and moves to
+// busyReadBuffer bytes after busyAfter packets.
+const (
+	idleReadBuffer = 512
+	busyReadBuffer = 8192
+	busyAfter      = 64
+)
+
 // maxIdleBuffer is the largest outbound buffer a connection keeps between
 // bursts; a bigger one is let go once written.
 const maxIdleBuffer = 64 << 10
@@ -60,6 +68,8 @@ type conn struct {
 	willRetain bool
 	keepAlive  time.Duration // 1.5 × the CONNECT's Keep Alive; 0 is off
 	armedAt    time.Time     // when the read deadline was last pushed back
+	packets    int           // packets read, up to busyAfter
+	busy       bool          // the Reader has its big buffer
 
 	// The reader's scratch space, reused for every packet.
 	matches  []subscriber
@@ -70,17 +80,17 @@ type conn struct {
 
 	// The outbound buffer, shared with the writer goroutine.
 	outMu     sync.Mutex
-	outCond   sync.Cond
 	out       []byte
+	spare     []byte // the writer's last buffer, kept for reuse
+	writing   bool   // a writer goroutine is running
 	outClosed bool   // no more writes: the reader has ended or the socket failed
 	dropped   uint64 // QoS 0 messages dropped on a full buffer
 }
 
 func newConn(srv *server, nc net.Conn) *conn {
 	c := &conn{srv: srv, nc: nc, finished: make(chan struct{})}
-	c.r = mqttwire.NewReader(nc)
+	c.r = mqttwire.NewReaderSize(nc, idleReadBuffer)
 	c.r.MaxSize = srv.cfg.maxPacket
-	c.outCond.L = &c.outMu
 	return c
 }
 
@@ -147,7 +157,22 @@ func (c *conn) run() error {
 		if err := c.handle(p); err != nil {
 			return err
 		}
+		if !c.busy && c.packets < busyAfter {
+			c.packets++
+		} else if !c.busy && c.r.Buffered() == 0 {
+			c.growReader()
+		}
 	}
+}
+
+// growReader gives a connection that has proved busy a Reader with a bigger
+// buffer, so one read brings in many packets. Idle connections keep the small
+// one: it is most of what an idle connection costs. It is called between
+// packets with nothing buffered, so nothing is lost.
+func (c *conn) growReader() {
+	r := mqttwire.NewReaderSize(c.nc, busyReadBuffer)
+	r.MaxSize, r.Version = c.r.MaxSize, c.r.Version
+	c.r, c.busy = r, true
 }
 
 // armKeepAlive pushes the read deadline back. It does so only when an eighth
@@ -317,9 +342,7 @@ func (c *conn) writeQoS0(encoded []byte) {
 		c.outMu.Unlock()
 		return
 	}
-	if len(c.out) == 0 {
-		c.outCond.Signal()
-	}
+	c.startWriter()
 	c.out = append(c.out, encoded...)
 	c.outMu.Unlock()
 }
@@ -330,9 +353,7 @@ func (c *conn) writePublish(f *flight, dup bool) {
 	p := mqttwire.Publish{Dup: dup, QoS: f.qos, Retain: f.retain, Topic: f.msg.topic, PacketID: f.id, Payload: f.msg.payload}
 	c.outMu.Lock()
 	if !c.outClosed {
-		if len(c.out) == 0 {
-			c.outCond.Signal()
-		}
+		c.startWriter()
 		c.out, _ = p.Append(c.out)
 	}
 	c.outMu.Unlock()
@@ -342,9 +363,7 @@ func (c *conn) writePublish(f *flight, dup bool) {
 func (c *conn) writeAck(t mqttwire.Type, id uint16) {
 	c.outMu.Lock()
 	if !c.outClosed {
-		if len(c.out) == 0 {
-			c.outCond.Signal()
-		}
+		c.startWriter()
 		switch t {
 		case mqttwire.TypePuback:
 			c.out, _ = (&mqttwire.Puback{PacketID: id}).Append(c.out)
@@ -368,9 +387,7 @@ func (c *conn) writePacket(p mqttwire.Packet) {
 	if c.outClosed {
 		return
 	}
-	if len(c.out) == 0 {
-		c.outCond.Signal()
-	}
+	c.startWriter()
 	var err error
 	if c.out, err = p.Append(c.out); err != nil {
 		// Every packet the broker builds is valid; this is a bug.
@@ -378,42 +395,58 @@ func (c *conn) writePacket(p mqttwire.Packet) {
 	}
 }
 
+// startWriter starts the writer goroutine unless it is running; outMu is
+// held. The writer runs only while there is something to write, so an idle
+// connection costs one goroutine, not two.
+func (c *conn) startWriter() {
+	if !c.writing {
+		c.writing = true
+		c.srv.wg.Add(1)
+		go c.writeLoop()
+	}
+}
+
 // closeOutbox tells the writer to write what is left and close the socket.
 func (c *conn) closeOutbox() {
 	c.outMu.Lock()
 	c.outClosed = true
-	c.outCond.Signal()
+	c.startWriter()
 	c.outMu.Unlock()
 	c.nc.SetWriteDeadline(time.Now().Add(flushTimeout))
 }
 
-// writeLoop is the writer goroutine.
+// writeLoop is the writer goroutine: it writes the outbound buffer, whole,
+// until it is empty, then ends; once the outbox is closed it closes the
+// socket.
 func (c *conn) writeLoop() {
 	defer c.srv.wg.Done()
-	var buf []byte
 	for {
 		c.outMu.Lock()
-		for len(c.out) == 0 && !c.outClosed {
-			c.outCond.Wait()
-		}
 		if len(c.out) == 0 {
+			closed := c.outClosed
+			c.writing = closed // a closed outbox never starts another writer
 			c.outMu.Unlock()
-			break
+			if closed {
+				c.linger()
+			}
+			return
 		}
-		buf, c.out = c.out, buf[:0]
+		buf := c.out
+		c.out, c.spare = c.spare[:0], nil
 		c.outMu.Unlock()
-		if _, err := c.nc.Write(buf); err != nil {
-			c.outMu.Lock()
+		_, err := c.nc.Write(buf)
+		c.outMu.Lock()
+		if err != nil {
 			c.outClosed, c.out = true, nil
 			c.outMu.Unlock()
 			c.nc.Close() // the reader sees it and ends
 			return
 		}
-		if cap(buf) > maxIdleBuffer {
-			buf = nil
+		if cap(buf) <= maxIdleBuffer {
+			c.spare = buf[:0]
 		}
+		c.outMu.Unlock()
 	}
-	c.linger()
 }
 
 // linger closes the socket after the reader has ended. It half-closes first

@@ -116,9 +116,8 @@ func (srv *server) serve(ln net.Listener) error {
 			continue
 		}
 		srv.conns[c] = struct{}{}
-		srv.wg.Add(2)
+		srv.wg.Add(1)
 		srv.mu.Unlock()
-		go c.writeLoop()
 		go func() {
 			c.readLoop()
 			srv.mu.Lock()
@@ -190,7 +189,7 @@ func (srv *server) publish(c *conn, topic, payload []byte, qos mqttwire.QoS, ret
 func main() {
 	cfg := defaultConfig()
 	addr := flag.String("addr", "127.0.0.1:1883", "TCP address to listen on")
-	aclFile := flag.String("acl", "", "ACL file with lines `deny subscribe FILTER` and `deny publish FILTER`")
+	aclFile := flag.String("acl", "", "ACL file: lines \"deny subscribe FILTER\" and \"deny publish FILTER\"")
 	flag.IntVar(&cfg.maxPacket, "max-packet", cfg.maxPacket, "largest packet accepted, in bytes; a bigger one closes the connection")
 	flag.IntVar(&cfg.maxBuffer, "max-buffer", cfg.maxBuffer, "outbound bytes buffered per connection; QoS 0 messages beyond it are dropped")
 	flag.IntVar(&cfg.maxInflight, "max-inflight", cfg.maxInflight, "QoS 1 and 2 messages in flight per session")

@@ -59,7 +59,7 @@ func TestOversizePacket(t *testing.T) {
 		t.Fatalf("got %d bytes", len(got.Payload))
 	}
 	// One byte more closes.
-	p.publish("a", strings.Repeat("x", max-5), 0, false)
+	p.send(&mqttwire.Publish{Topic: []byte("a"), Payload: bytes.Repeat([]byte("x"), max-5)})
 	p.expectClosed()
 
 	// A header that announces 2 MB, with no body behind it, closes at once:

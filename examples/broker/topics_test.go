@@ -115,8 +115,9 @@ func TestCovers(t *testing.T) {
 	}
 }
 
-// routeFixture is a broker with subscribers attached to connections that
-// are never written out, for measuring the routing path alone.
+// routeFixture is a broker with subscribers attached to connections whose
+// outbound buffers are never written out, for measuring the routing path
+// alone.
 type routeFixture struct {
 	srv   *server
 	pub   *conn
@@ -132,6 +133,7 @@ func newRouteFixture(tb testing.TB, subscribers int, filter string) *routeFixtur
 	f.pub = newConn(f.srv, a)
 	for i := range subscribers {
 		c := newConn(f.srv, a)
+		c.writing = true // as if a writer were busy: nothing starts one
 		s, _ := f.srv.attach(c, fmt.Sprint("s", i), true)
 		c.session = s
 		s.conn.Store(c)

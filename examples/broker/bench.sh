@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# bench.sh measures the mqttwire reference broker against mosquitto in one
+# run, on loopback only, and prints a markdown table.
+#
+# It builds the broker and the load generator (examples/broker/loadgen),
+# starts both brokers on free 127.0.0.1 ports, runs every scenario against
+# each, and stops them. Needs Go and mosquitto (Debian package mosquitto).
+#
+#   examples/broker/bench.sh            # 3 s per throughput scenario
+#   DURATION=5s examples/broker/bench.sh
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+duration=${DURATION:-3s}
+
+if ! command -v mosquitto >/dev/null; then
+	echo "bench.sh: mosquitto not found (Debian package mosquitto)" >&2
+	exit 1
+fi
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+go build -o "$tmp/broker" ./examples/broker
+go build -o "$tmp/loadgen" ./examples/broker/loadgen
+
+# 1,000 idle clients need as many descriptors on each side.
+ulimit -n 8192 2>/dev/null || true
+
+# freeport prints a loopback port that nothing listens on.
+freeport() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 20000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return
+		fi
+	done
+}
+
+# waitport waits until something listens on port $1.
+waitport() {
+	for _ in $(seq 100); do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+			return
+		fi
+		sleep 0.05
+	done
+	echo "bench.sh: nothing listens on port $1" >&2
+	exit 1
+}
+
+ours=$(freeport)
+"$tmp/broker" -addr "127.0.0.1:$ours" -quiet -max-queued 100000 2>"$tmp/broker.log" &
+ours_pid=$!
+pids+=("$ours_pid")
+
+theirs=$(freeport)
+while [ "$theirs" = "$ours" ]; do theirs=$(freeport); done
+cat >"$tmp/mosquitto.conf" <<EOF
+listener $theirs 127.0.0.1
+allow_anonymous true
+max_queued_messages 100000
+log_dest none
+EOF
+mosquitto -c "$tmp/mosquitto.conf" 2>"$tmp/mosquitto.log" &
+theirs_pid=$!
+pids+=("$theirs_pid")
+
+waitport "$ours"
+waitport "$theirs"
+
+# measure SCENARIO PORT [ARGS...] prints the scenario's number.
+measure() {
+	local scenario=$1 port=$2
+	shift 2
+	"$tmp/loadgen" -addr "127.0.0.1:$port" -scenario "$scenario" -duration "$duration" "$@" | tee -a "$tmp/raw.txt" | awk '{print $2}'
+}
+
+rows=()
+row() { # name unit ours theirs
+	local ratio
+	ratio=$(awk -v a="$3" -v b="$4" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
+	rows+=("| $1 | $3 $2 | $4 $2 | $ratio |")
+}
+
+# Memory first, while both brokers are fresh.
+row "resident memory per idle connection (1,000 clients, one subscription each; lower is better)" "KiB" \
+	"$(measure idle "$ours" -pid "$ours_pid")" "$(measure idle "$theirs" -pid "$theirs_pid")"
+sleep 1
+row "QoS 0 fan-in (10 publishers → 1 subscriber)" "msg/s" \
+	"$(measure fanin "$ours")" "$(measure fanin "$theirs")"
+row "QoS 0 fan-out (1 publisher → 100 subscribers)" "msg/s" \
+	"$(measure fanout "$ours")" "$(measure fanout "$theirs")"
+row "QoS 1 one-to-one" "msg/s" \
+	"$(measure qos1 "$ours")" "$(measure qos1 "$theirs")"
+row "connects per second (4 workers)" "conn/s" \
+	"$(measure connect "$ours")" "$(measure connect "$theirs")"
+
+echo
+echo "| scenario | mqttwire broker | mosquitto $(mosquitto -h 2>/dev/null | awk 'NR==1 {print $3}') | ratio (mqttwire ÷ mosquitto) |"
+echo "|---|---|---|---|"
+printf '%s\n' "${rows[@]}"
+echo
+echo "Payload 64 bytes; ${duration} per throughput scenario; loopback; $(nproc) cores shared by both brokers and the load generator."
+echo "Raw load generator output:"
+sed 's/^/    /' "$tmp/raw.txt"
