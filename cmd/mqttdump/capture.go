@@ -209,8 +209,10 @@ func (c *capture) handle(data []byte, lt layers.LinkType, ts time.Time) {
 		}
 		return
 	}
-	c.decoded = c.decoded[:0]
-	c.decoderFor(first)(data, &c.decoded)
+	if !c.decodeLayers(first, data) {
+		c.p.stats.ignored++
+		return
+	}
 	var netFlow gopacket.Flow
 	haveIP, haveTCP := false, false
 	for _, t := range c.decoded {
@@ -234,6 +236,21 @@ func (c *capture) handle(data []byte, lt layers.LinkType, ts time.Time) {
 	}
 	c.p.stats.segments++
 	c.asm.AssembleWithContext(netFlow, &c.tcp, &packetContext{ts: ts, frame: c.p.frame})
+}
+
+// decodeLayers decodes the headers of a record, starting with layer first,
+// into the capture's layer structs and c.decoded. Some of gopacket's link
+// layers index past the end of a corrupt header; such a record is reported
+// as not decodable instead of ending the run.
+func (c *capture) decodeLayers(first gopacket.LayerType, data []byte) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	c.decoded = c.decoded[:0]
+	c.decoderFor(first)(data, &c.decoded)
+	return true
 }
 
 // maybeFlush gives up on missing segments older than oooWait and closes
@@ -292,7 +309,10 @@ func (c *capture) New(netFlow, tcpFlow gopacket.Flow, tcp *layers.TCP, ac reasse
 	cn.firstFromClient = fromClient
 	c.conns++
 	cn.seq = c.conns
-	c.p.stats.connections++
+	st := c.p.stats
+	st.connections++
+	st.open++
+	st.peakOpen = max(st.peakOpen, st.open)
 	return cn
 }
 
@@ -342,5 +362,6 @@ func (cn *conn) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.Assembl
 func (cn *conn) ReassemblyComplete(ac reassembly.AssemblerContext) bool {
 	cn.halves[0].finish()
 	cn.halves[1].finish()
+	cn.p.stats.open--
 	return true
 }

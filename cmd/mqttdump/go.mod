@@ -2,7 +2,10 @@ module github.com/mqttwire/mqttwire/cmd/mqttdump
 
 go 1.24.0
 
-require github.com/mqttwire/mqttwire v0.0.0
+require (
+	github.com/google/go-cmp v0.7.0
+	github.com/mqttwire/mqttwire v0.0.0
+)
 
 require (
 	github.com/gopacket/gopacket v1.6.0

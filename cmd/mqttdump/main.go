@@ -29,6 +29,9 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
+// defaultIdle is the default of -idle: longer than common keep-alive intervals.
+const defaultIdle = 10 * time.Minute
+
 const usage = `usage: mqttdump [flags] CAPTURE...
        mqttdump [flags] -raw FILE|-
 
@@ -58,7 +61,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	client := fs.String("client", "", "print only the packets of connections whose CONNECT carried this client `id`")
 	raw := fs.String("raw", "", "decode a plain byte stream of MQTT packets from `FILE` (- for standard input)")
 	fs.IntVar(&o.maxPacket, "max-packet", 1<<20, "largest packet, in `bytes`, kept whole across TCP segments; a larger PUBLISH keeps its first 64 KiB")
-	fs.DurationVar(&o.idle, "idle", 10*time.Minute, "close connections idle this long in capture time")
+	fs.DurationVar(&o.idle, "idle", defaultIdle, "close connections idle this long in capture time")
 	fs.IntVar(&o.preview, "preview", 32, "payload `bytes` shown in text output")
 	fs.BoolVar(&o.progress, "progress", true, "show progress on standard error when it is a terminal")
 

@@ -81,6 +81,8 @@ type pipeline struct {
 
 	// hold, when set, collects lines instead of printing them.
 	hold *[]heldLine
+	// tap, when set, sees every event before the filters; tests use it.
+	tap func(*event)
 }
 
 // emit stamps e with the current record's time and number, counts it and
@@ -88,6 +90,9 @@ type pipeline struct {
 func (p *pipeline) emit(e *event) {
 	e.time, e.frame = p.now, p.frame
 	p.stats.count(e)
+	if p.tap != nil {
+		p.tap(e)
+	}
 	if !p.keep(e) {
 		return
 	}
@@ -164,6 +169,8 @@ type stats struct {
 	segments    int64 // TCP segments on the selected port
 	ignored     int64 // records that were not TCP over IPv4 or IPv6
 	connections int64
+	open        int64 // connections open now
+	peakOpen    int64 // the most connections open at once
 	packets     [16]int64
 	bytes       [16]int64
 	truncated   int64 // PUBLISH packets over -max-packet, kept in part
@@ -201,7 +208,7 @@ func (s *stats) count(e *event) {
 func (s *stats) write(w io.Writer, raw bool) {
 	if !raw {
 		fmt.Fprintf(w, "frames         %12d  (%d TCP segments on the port, %d not TCP/IP)\n", s.frames, s.segments, s.ignored)
-		fmt.Fprintf(w, "connections    %12d\n", s.connections)
+		fmt.Fprintf(w, "connections    %12d  (at most %d open at once)\n", s.connections, s.peakOpen)
 	}
 	var n, b int64
 	for t := mqttwire.TypeConnect; t <= mqttwire.TypeDisconnect; t++ {

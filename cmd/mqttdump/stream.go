@@ -206,8 +206,10 @@ func (h *half) process(b []byte, base int64) int {
 				return i
 			}
 			h.syncing = false
-			h.conn.p.emit(&event{kind: eventResync, offset: base + int64(i), conn: h.conn,
-				fromClient: h.fromClient, remaining: -1, count: h.skipped})
+			if h.skipped > 0 {
+				h.conn.p.emit(&event{kind: eventResync, offset: base + int64(i), conn: h.conn,
+					fromClient: h.fromClient, remaining: -1, count: h.skipped})
+			}
 			h.skipped = 0
 		default:
 			p, n, err := h.dec.Decode(b[i:])
@@ -344,9 +346,13 @@ const (
 // that passes the Decoder's header checks.
 func (h *half) candidate(b []byte) verdict {
 	_, size, err := mqttwire.Peek(b)
+	more := needMore
+	if h.closed {
+		more = reject // the stream has ended: no more bytes will come
+	}
 	switch {
 	case err == mqttwire.ErrIncomplete && headerLen(b) == 0:
-		return needMore
+		return more
 	case err != nil && err != mqttwire.ErrIncomplete:
 		return reject
 	case size > resyncWindow:
@@ -357,7 +363,7 @@ func (h *half) candidate(b []byte) verdict {
 	_, n, err := probe.Decode(b)
 	switch {
 	case err == mqttwire.ErrIncomplete:
-		return needMore
+		return more
 	case err != nil:
 		return reject
 	case n == len(b):
@@ -367,6 +373,9 @@ func (h *half) candidate(b []byte) verdict {
 	if headerLen(rest) == 0 {
 		if _, _, err := mqttwire.Peek(rest); err != mqttwire.ErrIncomplete {
 			return reject // a reserved type in the lone first byte
+		}
+		if h.closed {
+			return accept
 		}
 		return needMore
 	}
@@ -428,6 +437,12 @@ func (h *half) finish() {
 		return
 	}
 	h.closed = true
+	if h.syncing && len(h.buf) > 0 {
+		// Candidates that waited for more bytes are judged on what there is.
+		n := h.process(h.buf, h.base)
+		h.base += int64(n)
+		h.buf = h.buf[n:]
+	}
 	e := event{kind: eventIncomplete, offset: h.base, conn: h.conn, fromClient: h.fromClient,
 		remaining: -1, version: h.dec.Version}
 	switch {

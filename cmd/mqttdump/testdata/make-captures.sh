@@ -14,8 +14,8 @@
 #	mkdir -p /tmp/mqttjs && (cd /tmp/mqttjs && npm install mqtt@5)
 #	MQTTJS=/tmp/mqttjs/node_modules cmd/mqttdump/testdata/make-captures.sh
 #
-# To redo only the golden files from the checked-in captures (no root, no
-# broker), run it with GOLDEN_ONLY=1.
+# To redo only the golden files of the checked-in captures (no root, no
+# broker), run it with GOLDEN_ONLY=testdata/captures.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,8 +23,9 @@ out=$(cd "$here/../../../testdata/captures" && pwd)
 port=18830
 
 # golden writes tshark's dissection of capture $1 to $1's .tshark.txt. The
-# field list is fixed; cmd/mqttdump's tshark_test.go renders its own output
-# the same way and compares.
+# field list is fixed, and payloads longer than 32 bytes are cut to their
+# first 32 bytes and "..."; cmd/mqttdump's tshark_test.go renders its own
+# output the same way and compares.
 golden() {
 	local f=$1
 	tshark -r "$f" -Y mqtt -d tcp.port==$port,mqtt \
@@ -38,11 +39,21 @@ golden() {
 		-e mqtt.conflag.uname -e mqtt.username -e mqtt.conflag.passwd \
 		-e mqtt.conack.flags.sp -e mqtt.conack.val \
 		-e mqtt.topic -e mqtt.msgid -e mqtt.sub.qos -e mqtt.suback.qos -e mqtt.msg \
-		2>/dev/null | sed 's/\r$//' >"${f%.*}.tshark.txt"
+		2>/dev/null | sed 's/\r$//' | awk -F'\t' -v OFS='\t' 'NR > 1 {
+			n = split($28, v, ","); s = ""
+			for (i = 1; i <= n; i++) {
+				x = v[i]
+				if (length(x) > 64) x = substr(x, 1, 64) "..."
+				s = s (i > 1 ? "," : "") x
+			}
+			$28 = s
+		} { print }' >"${f%.*}.tshark.txt"
 }
 
+# With GOLDEN_ONLY=DIR, only the golden files of the captures in DIR are
+# made (no root, no broker): tshark_test.go's TestTsharkLive uses it.
 if [ -n "${GOLDEN_ONLY:-}" ]; then
-	for f in "$out"/*.pcap "$out"/*.pcapng; do
+	for f in "$GOLDEN_ONLY"/*.pcap "$GOLDEN_ONLY"/*.pcapng; do
 		golden "$f"
 	done
 	exit 0
@@ -89,6 +100,7 @@ stop() {
 	kill "$broker_pid"
 	wait "$broker_pid" || true
 	mv "$work/$name" "$out/$name"
+	chmod 644 "$out/$name"
 	golden "$out/$name"
 	echo "made $name: $(stat -c %s "$out/$name") bytes"
 }
@@ -130,9 +142,9 @@ pub -V mqttv31 -i pub31-d -t home/hall/temp -m 18 -q 1
 wait $s || true
 stop mosquitto-v31.pcap
 
-# mqtt.js at both protocol levels, captured on the "any" device (Linux cooked
-# capture v2).
-start mqttjs.pcapng -i any
+# mqtt.js at both protocol levels, captured on the "any" device as Linux
+# cooked capture v2.
+start mqttjs.pcapng -i any -y LINUX_SLL2
 NODE_PATH=$MQTTJS node "$here/mqttjs-client.js" mqtt://127.0.0.1:$port 4 js-311
 NODE_PATH=$MQTTJS node "$here/mqttjs-client.js" mqtt://127.0.0.1:$port 3 js-31
 stop mqttjs.pcapng
@@ -177,4 +189,20 @@ stop malformed.pcapng
 # Derived captures. Raw IP: the Ethernet headers of the 3.1 capture cut off.
 editcap -C 14 -T rawip "$out/mosquitto-v31.pcap" "$out/rawip.pcap"
 golden "$out/rawip.pcap"
-echo "made rawip.pcap"
+# BSD loopback (null): the 3.1.1 capture with a 4-byte address family in
+# place of the Ethernet header.
+(cd "$here/.." && go run ./internal/cmd/gencap -relink null -o "$out/null.pcap" "$out/mosquitto-v311.pcapng")
+golden "$out/null.pcap"
+
+# Damaged streams, from the large PUBLISH capture. The publisher's data
+# segments are the full-sized ones towards the broker.
+data_frames=$(tshark -r "$out/large-publish.pcapng" -Y "tcp.dstport==$port && tcp.len==1448" \
+	-T fields -e frame.number 2>/dev/null)
+cut_at=$(echo "$data_frames" | sed -n 10p)
+# midstream: the capture starts inside the large PUBLISH.
+editcap -r "$out/large-publish.pcapng" "$out/midstream.pcapng" "$cut_at-1000000"
+golden "$out/midstream.pcapng"
+# gap: one segment in the middle of the large PUBLISH is missing.
+editcap "$out/large-publish.pcapng" "$out/gap.pcapng" "$cut_at"
+golden "$out/gap.pcapng"
+echo "made rawip.pcap null.pcap midstream.pcapng gap.pcapng (cut at frame $cut_at)"
