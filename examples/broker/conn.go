@@ -104,12 +104,16 @@ func (c *conn) kick(reason error) {
 // readLoop is the reader goroutine.
 func (c *conn) readLoop() {
 	defer c.srv.wg.Done()
-	defer close(c.finished)
 	reason := c.run()
 	if k := c.kicked.Load(); k != nil {
 		reason = *k
 	}
-	c.closeOutbox()
+	if c.closeOutbox() {
+		// No writer is running: this goroutine writes what is left and
+		// closes the socket, once the rest is done.
+		defer c.writeLoop()
+	}
+	defer close(c.finished)
 	if c.session == nil {
 		if reason != io.EOF {
 			c.srv.logf("connection from %s closed before CONNECT was accepted: %v", c.nc.RemoteAddr(), reason)
@@ -220,7 +224,15 @@ func (c *conn) connect(p *mqttwire.Connect) error {
 	c.session = s
 	// CONNACK is the first packet the client gets [MQTT-3.2.0-1]; deliveries
 	// start once resume attaches the connection. 3.1 has no Session Present.
-	c.writePacket(&mqttwire.Connack{SessionPresent: present && c.version == mqttwire.V311, Version: c.version})
+	// Nothing else writes to the connection before resume, and a fresh
+	// socket takes four bytes at once, so the CONNACK is written here rather
+	// than by a writer goroutine, to save a hand-off on every connect.
+	ack := mqttwire.Connack{SessionPresent: present && c.version == mqttwire.V311, Version: c.version}
+	var b [4]byte
+	out, _ := ack.Append(b[:0])
+	if _, err := c.nc.Write(out); err != nil {
+		return err
+	}
 	s.resume(c)
 	c.srv.logf("client %q connected from %s (MQTT %v, clean session %t, keep-alive %ds, session present %t)",
 		c.clientID, c.nc.RemoteAddr(), c.version, p.CleanSession, p.KeepAlive, present)
@@ -407,12 +419,18 @@ func (c *conn) startWriter() {
 }
 
 // closeOutbox tells the writer to write what is left and close the socket.
-func (c *conn) closeOutbox() {
+// When no writer is running it reports true, and the caller must run
+// writeLoop itself.
+func (c *conn) closeOutbox() (own bool) {
 	c.outMu.Lock()
 	c.outClosed = true
-	c.startWriter()
+	if !c.writing {
+		c.writing, own = true, true
+		c.srv.wg.Add(1)
+	}
 	c.outMu.Unlock()
 	c.nc.SetWriteDeadline(time.Now().Add(flushTimeout))
+	return own
 }
 
 // writeLoop is the writer goroutine: it writes the outbound buffer, whole,

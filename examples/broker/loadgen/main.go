@@ -9,7 +9,8 @@
 //   - fanin: many publishers, one subscriber, QoS 0; messages delivered per second.
 //   - fanout: one publisher, many subscribers, QoS 0; messages delivered per second.
 //   - qos1: one publisher, one subscriber, QoS 1 both ways; messages delivered per second.
-//   - connect: CONNECT, CONNACK, DISCONNECT and close, from a few workers; connections per second.
+//   - connect: CONNECT, CONNACK, DISCONNECT and close, from a few workers, at most
+//     -connects of them; connections per second.
 //   - idle: the broker's resident memory per idle connection (each with one
 //     subscription), from /proc/PID/status of -pid before and after.
 //
@@ -42,6 +43,7 @@ var (
 	subscribers = flag.Int("subscribers", 100, "subscribers in fanout")
 	clients     = flag.Int("clients", 1000, "connections in idle")
 	workers     = flag.Int("workers", 4, "concurrent connections in connect")
+	maxConnects = flag.Int("connects", 5000, "connections made in connect, at most")
 	payloadSize = flag.Int("payload", 64, "payload bytes per message")
 	window      = flag.Int("window", 1000, "messages per subscriber allowed on their way")
 	pid         = flag.Int("pid", 0, "broker process id, for idle")
@@ -57,6 +59,9 @@ func main() {
 	}
 	if *duration <= 0 || *duration > 30*time.Second {
 		fatal(fmt.Errorf("-duration %v: want more than 0 and at most 30s", *duration))
+	}
+	if *maxConnects > 20000 {
+		fatal(errors.New("-connects: at most 20000, to stay clear of the ephemeral port range"))
 	}
 	if *publishers+1 > maxConnections || *subscribers+1 > maxConnections || *clients > maxConnections || *workers > 64 {
 		fatal(fmt.Errorf("at most %d connections and 64 workers", maxConnections))
@@ -345,9 +350,12 @@ func (c *client) acquire(inflight chan struct{}, wait bool, stop chan struct{}) 
 }
 
 // connects runs -workers loops of connect, CONNACK, DISCONNECT and close for
-// -duration, and prints connections per second.
+// -duration or -connects connections, whichever ends first, and prints
+// connections per second. The client closes first, as mosquitto_pub does, so
+// each connection leaves a loopback port in TIME_WAIT for a minute: the
+// bound keeps a run well inside the ephemeral port range.
 func connects() error {
-	var done atomic.Int64
+	var done, finished atomic.Int64 // connections started, and completed
 	var wg sync.WaitGroup
 	deadline := time.Now().Add(*duration)
 	errs := make(chan error, *workers)
@@ -356,7 +364,7 @@ func connects() error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := 0; time.Now().Before(deadline); i++ {
+			for i := 0; time.Now().Before(deadline) && done.Add(1) <= int64(*maxConnects); i++ {
 				c, err := dial(fmt.Sprintf("conn-%d-%d", w, i))
 				if err != nil {
 					errs <- err
@@ -369,7 +377,7 @@ func connects() error {
 					errs <- err
 					return
 				}
-				done.Add(1)
+				finished.Add(1)
 			}
 		}()
 	}
@@ -380,7 +388,8 @@ func connects() error {
 		return err
 	default:
 	}
-	fmt.Printf("connect %.0f conn/s (%d in %v, %d workers)\n", float64(done.Load())/elapsed.Seconds(), done.Load(), elapsed.Round(time.Millisecond), *workers)
+	n := finished.Load()
+	fmt.Printf("connect %.0f conn/s (%d in %v, %d workers)\n", float64(n)/elapsed.Seconds(), n, elapsed.Round(time.Millisecond), *workers)
 	return nil
 }
 
