@@ -34,7 +34,7 @@ const (
 	// connection and 64 MB in all.
 	maxPagesPerConn = 2048
 	maxPagesTotal   = 32768
-	// checkEvery is how many records pass between flush and progress checks.
+	// checkEvery is how many records pass between progress checks.
 	checkEvery = 1024
 )
 
@@ -114,8 +114,8 @@ type capture struct {
 	firsts  map[gopacket.LayerType]gopacket.DecodingLayerFunc
 	decoded []gopacket.LayerType
 
-	conns     int64 // connections opened, for their order
-	lastFlush time.Time
+	conns     int64     // connections opened, for their order
+	nextFlush time.Time // capture time of the next flush
 	warned    map[layers.LinkType]bool
 	warnings  io.Writer
 
@@ -157,11 +157,11 @@ func (c *capture) run(src source, linkType func(gopacket.CaptureInfo) layers.Lin
 		c.p.now = ci.Timestamp
 		c.p.stats.frames++
 		c.handle(data, linkType(ci), ci.Timestamp)
-		if c.p.frame%checkEvery == 0 {
-			c.maybeFlush(ci.Timestamp)
-			if progress != nil {
-				progress()
-			}
+		if !ci.Timestamp.Before(c.nextFlush) {
+			c.flush(ci.Timestamp)
+		}
+		if progress != nil && c.p.frame%checkEvery == 0 {
+			progress()
 		}
 	}
 	c.flushing(func() { c.asm.FlushAll() })
@@ -253,14 +253,11 @@ func (c *capture) decodeLayers(first gopacket.LayerType, data []byte) (ok bool) 
 	return true
 }
 
-// maybeFlush gives up on missing segments older than oooWait and closes
-// connections idle for longer than -idle, at most once a second of capture
+// flush gives up on missing segments older than oooWait and closes
+// connections idle for longer than -idle. It runs once a second of capture
 // time.
-func (c *capture) maybeFlush(now time.Time) {
-	if now.Sub(c.lastFlush) < time.Second && !now.Before(c.lastFlush) {
-		return
-	}
-	c.lastFlush = now
+func (c *capture) flush(now time.Time) {
+	c.nextFlush = now.Add(time.Second)
 	c.flushing(func() {
 		c.asm.FlushWithOptions(reassembly.FlushOptions{T: now.Add(-oooWait), TC: now.Add(-c.p.opts.idle)})
 	})

@@ -222,7 +222,7 @@ func (h *half) process(b []byte, base int64) int {
 					return i
 				}
 				h.startOversized(b[i:], n, base+int64(i))
-			case n > 0:
+			case n > 0 && !headerBroken(err):
 				h.emitMalformed(b[i:], n, base+int64(i), err)
 				k := min(n, len(b)-i)
 				i += k
@@ -234,6 +234,15 @@ func (h *half) process(b []byte, base int64) int {
 		}
 	}
 	return i
+}
+
+// headerBroken reports whether err is about the fixed header itself (a
+// reserved type, a bad remaining length) rather than about a packet of a
+// known type. The frame size such a header gives cannot be trusted, so the
+// half resynchronises instead of skipping it.
+func headerBroken(err error) bool {
+	var e *mqttwire.Error
+	return errors.As(err, &e) && e.Packet() == 0
 }
 
 // startOversized handles a packet of size bytes, more than -max-packet,

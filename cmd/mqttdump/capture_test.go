@@ -1,0 +1,403 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/mqttwire/mqttwire"
+	"github.com/mqttwire/mqttwire/cmd/mqttdump/internal/synth"
+)
+
+// dump runs mqttdump with args and returns its standard output and error.
+func dump(t *testing.T, args ...string) (string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	if status := run(args, strings.NewReader(""), &out, &errOut); status != 0 {
+		t.Fatalf("mqttdump %s: exit status %d\n%s", strings.Join(args, " "), status, errOut.String())
+	}
+	return out.String(), errOut.String()
+}
+
+func readFrames(t *testing.T, path string) ([]synth.Frame, layers.LinkType) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	frames, link, err := synth.ReadFrames(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return frames, link
+}
+
+func writeFrames(t *testing.T, path string, link layers.LinkType, frames []synth.Frame) {
+	t.Helper()
+	var b bytes.Buffer
+	if err := synth.WriteFrames(&b, link, frames); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLinkTypes(t *testing.T) {
+	src := filepath.Join(captureDir, "mosquitto-v311.pcapng")
+	port := strconv.Itoa(capturePort)
+	want, _ := dump(t, "-port", port, src)
+	frames, link := readFrames(t, src)
+	if link != layers.LinkTypeEthernet {
+		t.Fatalf("%s: link type %s", src, link)
+	}
+	tmp := t.TempDir()
+	for _, to := range []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeNull, layers.LinkTypeLoop,
+		layers.LinkTypeRaw, layers.LinkTypeLinuxSLL, layers.LinkTypeLinuxSLL2} {
+		t.Run(to.String(), func(t *testing.T) {
+			moved, err := synth.Relink(frames, to)
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(tmp, to.String()+".pcap")
+			writeFrames(t, path, to, moved)
+			got, _ := dump(t, "-port", port, path)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("(-pcapng over Ethernet +pcap over %s):\n%s", to, diff)
+			}
+		})
+	}
+	t.Run("gzip", func(t *testing.T) {
+		raw, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		zw.Write(raw)
+		zw.Close()
+		path := filepath.Join(tmp, "capture.pcapng.gz")
+		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := dump(t, "-port", port, path)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("(-plain +gzip):\n%s", diff)
+		}
+	})
+}
+
+// tcpSegment is a decoded TCP segment of an Ethernet frame, with what is
+// needed to write it back.
+type tcpSegment struct {
+	eth layers.Ethernet
+	ip4 *layers.IPv4
+	ip6 *layers.IPv6
+	tcp layers.TCP
+}
+
+func decodeSegment(t *testing.T, f synth.Frame) (*tcpSegment, bool) {
+	t.Helper()
+	p := gopacket.NewPacket(f.Data, layers.LinkTypeEthernet, gopacket.Default)
+	s := &tcpSegment{}
+	e, ok := p.Layer(layers.LayerTypeEthernet).(*layers.Ethernet)
+	tcp, ok2 := p.Layer(layers.LayerTypeTCP).(*layers.TCP)
+	if !ok || !ok2 {
+		return nil, false
+	}
+	s.eth, s.tcp = *e, *tcp
+	s.ip4, _ = p.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+	s.ip6, _ = p.Layer(layers.LayerTypeIPv6).(*layers.IPv6)
+	return s, true
+}
+
+// encode writes the segment back with payload data starting at seq.
+func (s *tcpSegment) encode(t *testing.T, seq uint32, data []byte) []byte {
+	t.Helper()
+	tcp := s.tcp
+	tcp.Seq = seq
+	var netLayer gopacket.SerializableLayer
+	if s.ip4 != nil {
+		ip := *s.ip4
+		tcp.SetNetworkLayerForChecksum(&ip)
+		netLayer = &ip
+	} else {
+		ip := *s.ip6
+		tcp.SetNetworkLayerForChecksum(&ip)
+		netLayer = &ip
+	}
+	buf := gopacket.NewSerializeBuffer()
+	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
+	eth := s.eth
+	if err := gopacket.SerializeLayers(buf, opts, &eth, netLayer, &tcp, gopacket.Payload(data)); err != nil {
+		t.Fatal(err)
+	}
+	return append([]byte(nil), buf.Bytes()...)
+}
+
+// disorder returns frames with TCP data segments reordered, retransmitted
+// and split into overlapping pieces, as a real network and a capture point
+// upstream of the receiver produce them.
+func disorder(t *testing.T, frames []synth.Frame) []synth.Frame {
+	var out []synth.Frame
+	for i := 0; i < len(frames); i++ {
+		f := frames[i]
+		s, ok := decodeSegment(t, f)
+		if !ok || len(s.tcp.Payload) < 8 {
+			out = append(out, f)
+			continue
+		}
+		switch i % 7 {
+		case 1:
+			// Send the next frame first, when it is data of the same direction.
+			if i+1 < len(frames) {
+				if n, ok := decodeSegment(t, frames[i+1]); ok && len(n.tcp.Payload) > 0 &&
+					n.tcp.SrcPort == s.tcp.SrcPort && n.tcp.DstPort == s.tcp.DstPort {
+					next := frames[i+1]
+					next.CI.Timestamp, f.CI.Timestamp = f.CI.Timestamp, next.CI.Timestamp
+					out = append(out, next, f)
+					i++
+					continue
+				}
+			}
+			out = append(out, f)
+		case 3:
+			// A retransmission of the same bytes.
+			out = append(out, f, f)
+		case 5:
+			// Two pieces that overlap in the middle.
+			p := s.tcp.Payload
+			half := len(p) / 2
+			a := synth.Frame{CI: f.CI, Data: s.encode(t, s.tcp.Seq, p[:half+half/2])}
+			b := synth.Frame{CI: f.CI, Data: s.encode(t, s.tcp.Seq+uint32(half), p[half:])}
+			out = append(out, a, b)
+		default:
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// streamLines returns each connection direction's events, without times
+// and record numbers, keyed by client address and direction.
+func streamLines(t *testing.T, path string, port int) (map[string][]string, *stats) {
+	lines := map[string][]string{}
+	st := decodeEvents(t, path, options{port: port}, func(e *event) {
+		key := e.conn.client.String()
+		if e.fromClient {
+			key += " c→s"
+		} else {
+			key += " s→c"
+		}
+		p := e.conn.p
+		line := string(p.appendText(nil, e))
+		// Drop time, record number and addresses: the first six fields.
+		line = strings.Join(strings.Fields(line)[6:], " ")
+		lines[key] = append(lines[key], line)
+	})
+	return lines, st
+}
+
+func TestReassemblyDisorder(t *testing.T) {
+	tmp := t.TempDir()
+	var b bytes.Buffer
+	if _, err := synth.Generate(&b, synth.Options{Size: 1 << 20, Conns: 16, Seed: 3, IPv6: 0.3}); err != nil {
+		t.Fatal(err)
+	}
+	inOrder := filepath.Join(tmp, "in-order.pcap")
+	if err := os.WriteFile(inOrder, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	frames, _ := readFrames(t, inOrder)
+	mixed := disorder(t, frames)
+	if len(mixed) <= len(frames) {
+		t.Fatalf("disorder changed nothing")
+	}
+	disordered := filepath.Join(tmp, "disordered.pcap")
+	writeFrames(t, disordered, layers.LinkTypeEthernet, mixed)
+
+	want, _ := streamLines(t, inOrder, 1883)
+	got, st := streamLines(t, disordered, 1883)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-in order +disordered):\n%s", diff)
+	}
+	if st.malformed+st.gaps+st.resyncs+st.incomplete != 0 {
+		t.Errorf("malformed %d, gaps %d, resyncs %d, incomplete %d; want none", st.malformed, st.gaps, st.resyncs, st.incomplete)
+	}
+}
+
+func TestGeneratedCapture(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gen.pcap")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := synth.Generate(f, synth.Options{Size: 2 << 20, Conns: 50, Seed: 11, IPv6: 0.2,
+		Reorder: 0.1, Duplicate: 0.05, Overlap: 0.05})
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := decodeEvents(t, path, options{port: 1883}, func(*event) {})
+	if diff := cmp.Diff(sum.Packets, st.packets); diff != "" {
+		t.Errorf("packets by type (-written +decoded):\n%s", diff)
+	}
+	if st.connections != sum.Sessions || st.frames != sum.Frames {
+		t.Errorf("%d connections in %d records, want %d in %d", st.connections, st.frames, sum.Sessions, sum.Frames)
+	}
+	if st.malformed+st.gaps+st.resyncs+st.incomplete != 0 {
+		t.Errorf("malformed %d, gaps %d, resyncs %d, incomplete %d; want none", st.malformed, st.gaps, st.resyncs, st.incomplete)
+	}
+}
+
+func TestIdleConnectionsClosed(t *testing.T) {
+	// Sessions whose FIN never comes are closed once idle, so the number of
+	// connections held stays bounded; their packets are all decoded.
+	var b bytes.Buffer
+	sum, err := synth.Generate(&b, synth.Options{Size: 1 << 20, Conns: 8, Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames, _, err := synth.ReadFrames(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := frames[0].CI.Timestamp
+	var kept []synth.Frame
+	for _, f := range frames {
+		s, ok := decodeSegment(t, f)
+		if ok && (s.tcp.FIN || len(s.tcp.Payload) == 0 && !s.tcp.SYN) {
+			continue // no FINs, no bare ACKs
+		}
+		// Stretch time a thousandfold: the sessions now last minutes.
+		f.CI.Timestamp = start.Add(f.CI.Timestamp.Sub(start) * 1000)
+		kept = append(kept, f)
+	}
+	path := filepath.Join(t.TempDir(), "no-fin.pcap")
+	writeFrames(t, path, layers.LinkTypeEthernet, kept)
+	st := decodeEvents(t, path, options{port: 1883, idle: 5 * time.Second}, func(*event) {})
+	if diff := cmp.Diff(sum.Packets, st.packets); diff != "" {
+		t.Errorf("packets by type (-written +decoded):\n%s", diff)
+	}
+	if st.peakOpen >= st.connections/2 {
+		t.Errorf("%d connections open at once out of %d: idle ones were not closed", st.peakOpen, st.connections)
+	}
+	if st.incomplete != 0 || st.open != 0 {
+		t.Errorf("incomplete %d, open at the end %d", st.incomplete, st.open)
+	}
+}
+
+func TestTruncatedFile(t *testing.T) {
+	src := filepath.Join(captureDir, "mosquitto-v31.pcap")
+	raw, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "cut.pcap")
+	if err := os.WriteFile(path, raw[:len(raw)-30], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	full, _ := dump(t, "-port", strconv.Itoa(capturePort), src)
+	got, warnings := dump(t, "-port", strconv.Itoa(capturePort), path)
+	if !strings.Contains(warnings, "ends inside a record") {
+		t.Errorf("no warning about the cut: %q", warnings)
+	}
+	if got == "" || !strings.HasPrefix(full, got) {
+		t.Errorf("output of the cut file is not a prefix of the whole file's:\n%s", got)
+	}
+}
+
+// rowsOf returns the golden rows of a capture, split into columns.
+func rowsOf(t *testing.T, name string) [][]string {
+	var rows [][]string
+	for _, l := range readGolden(t, filepath.Join(captureDir, strings.TrimSuffix(name, filepath.Ext(name))+".tshark.txt")) {
+		rows = append(rows, strings.Split(l, "\t"))
+	}
+	return rows
+}
+
+// publisher returns the client port of the connection whose CONNECT named id.
+func clientPort(t *testing.T, path, id string) int {
+	port := 0
+	decodeEvents(t, path, options{port: capturePort}, func(e *event) {
+		if c, ok := e.packet.(*mqttwire.Connect); ok && string(c.ClientID) == id {
+			port = int(e.conn.client.Port())
+		}
+	})
+	if port == 0 {
+		t.Fatalf("%s: no CONNECT from %s", path, id)
+	}
+	return port
+}
+
+func TestMidstream(t *testing.T) {
+	// The capture starts inside a 40,000-byte PUBLISH: the publisher's
+	// connection has lost its CONNECT and the start of the PUBLISH.
+	path := filepath.Join(captureDir, "midstream.pcapng")
+	lines, st := streamLines(t, path, capturePort)
+	var pubKey string
+	for k, ls := range lines {
+		if strings.HasSuffix(k, "c→s") && strings.HasPrefix(ls[0], "RESYNC") {
+			pubKey = k
+		}
+	}
+	if pubKey == "" {
+		t.Fatalf("no resynchronised client stream: %v", lines)
+	}
+	if got := lines[pubKey]; len(got) != 2 || got[1] != "DISCONNECT" {
+		t.Errorf("publisher: %q, want RESYNC then DISCONNECT", got)
+	}
+	if st.packets[mqttwire.TypePublish] != 1 || st.malformed != 0 {
+		t.Errorf("%d PUBLISH, %d malformed: want the subscriber's PUBLISH whole and nothing refused",
+			st.packets[mqttwire.TypePublish], st.malformed)
+	}
+	// tshark is wrong here: it dissects the base64 text of the payload as
+	// a stream of MQTT packets, one frame after another.
+	pubPort := strings.TrimSuffix(strings.Split(pubKey, ":")[1], " c→s")
+	bogus := 0
+	for _, r := range rowsOf(t, "midstream.pcapng") {
+		if r[1] == pubPort && r[3] != "14" {
+			bogus += len(strings.Split(r[3], ","))
+		}
+	}
+	if bogus < 100 {
+		t.Errorf("tshark shows %d packets in the publisher's payload; the golden file says it was fooled", bogus)
+	}
+	t.Logf("tshark dissects %d bogus packets out of the publisher's payload; mqttdump skips it", bogus)
+}
+
+func TestGapInLargePublish(t *testing.T) {
+	// One segment in the middle of the 40,000-byte PUBLISH is missing.
+	path := filepath.Join(captureDir, "gap.pcapng")
+	pub := clientPort(t, path, "big-pub")
+	lines, st := streamLines(t, path, capturePort)
+	key := fmt.Sprintf("127.0.0.1:%d c→s", pub)
+	want := []string{
+		`CONNECT level=4 client="big-pub" clean=1 keepalive=60`,
+		"GAP missing=1448 lost=PUBLISH size=40016",
+		"DISCONNECT",
+	}
+	if diff := cmp.Diff(want, lines[key]); diff != "" {
+		t.Errorf("publisher (-want +got):\n%s", diff)
+	}
+	if st.gaps != 1 || st.resyncs != 0 || st.malformed != 0 {
+		t.Errorf("gaps %d, resyncs %d, malformed %d: want one gap stepped over exactly", st.gaps, st.resyncs, st.malformed)
+	}
+	// tshark is wrong here: it waits for the missing segment for ever and
+	// never shows the publisher's DISCONNECT.
+	for _, r := range rowsOf(t, "gap.pcapng") {
+		if r[1] == strconv.Itoa(pub) && strings.Contains(r[3], "14") {
+			t.Errorf("tshark now finds the DISCONNECT after the gap: %q", r)
+		}
+	}
+}
