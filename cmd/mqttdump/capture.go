@@ -114,6 +114,7 @@ type capture struct {
 	firsts  map[gopacket.LayerType]gopacket.DecodingLayerFunc
 	decoded []gopacket.LayerType
 
+	slab      []packetContext
 	conns     int64     // connections opened, for their order
 	nextFlush time.Time // capture time of the next flush
 	warned    map[layers.LinkType]bool
@@ -235,7 +236,15 @@ func (c *capture) handle(data []byte, lt layers.LinkType, ts time.Time) {
 		return
 	}
 	c.p.stats.segments++
-	c.asm.AssembleWithContext(netFlow, &c.tcp, &packetContext{ts: ts, frame: c.p.frame})
+	// The reassembler keeps the context of a segment it buffers, so each
+	// segment gets its own; they are carved from slabs to save allocations.
+	if len(c.slab) == 0 {
+		c.slab = make([]packetContext, 1024)
+	}
+	ctx := &c.slab[0]
+	c.slab = c.slab[1:]
+	*ctx = packetContext{ts: ts, frame: c.p.frame}
+	c.asm.AssembleWithContext(netFlow, &c.tcp, ctx)
 }
 
 // decodeLayers decodes the headers of a record, starting with layer first,

@@ -15,10 +15,8 @@ import (
 // buffer, not with fmt or encoding/json. Printing is most of the work on a
 // large capture, and this way a line costs no allocation.
 
-const (
-	textTime = "2006-01-02T15:04:05.000000Z07:00"
-	mask     = "***"
-)
+// mask stands for a password in the output.
+const mask = "***"
 
 // appendText appends the text line of e.
 func (p *pipeline) appendText(b []byte, e *event) []byte {
@@ -26,7 +24,7 @@ func (p *pipeline) appendText(b []byte, e *event) []byte {
 		b = append(b, '@')
 		b = strconv.AppendInt(b, e.offset, 10)
 	} else {
-		b = e.time.UTC().AppendFormat(b, textTime)
+		b = p.appendTime(b, e.time)
 		b = append(b, " #"...)
 		b = strconv.AppendInt(b, e.frame, 10)
 		b = append(b, ' ')
@@ -82,6 +80,22 @@ func (p *pipeline) appendText(b []byte, e *event) []byte {
 		b = p.appendTextFields(b, e)
 	}
 	return append(b, '\n')
+}
+
+// appendTime appends t as in textTime, formatting the part up to the
+// second only when the second changes.
+func (p *pipeline) appendTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	if sec := t.Unix(); sec != p.timeSec || p.timePrefix == nil {
+		p.timeSec = sec
+		p.timePrefix = t.Truncate(time.Second).AppendFormat(p.timePrefix[:0], "2006-01-02T15:04:05.")
+	}
+	b = append(b, p.timePrefix...)
+	us := t.Nanosecond() / 1000
+	for div := 100000; div > 0; div /= 10 {
+		b = append(b, byte('0'+us/div%10))
+	}
+	return append(b, 'Z')
 }
 
 // appendTextFields appends the key fields of a decoded packet.

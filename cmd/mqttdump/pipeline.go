@@ -81,6 +81,10 @@ type pipeline struct {
 
 	// hold, when set, collects lines instead of printing them.
 	hold *[]heldLine
+	// The text time format of the current second, kept between lines.
+	timeSec    int64
+	timePrefix []byte
+
 	// tap, when set, sees every event before the filters; tests use it.
 	tap func(*event)
 }

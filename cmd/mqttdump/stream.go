@@ -104,6 +104,7 @@ type half struct {
 	fromClient bool
 	dec        mqttwire.Decoder
 	probe      mqttwire.Decoder // judges candidate boundaries while syncing
+	event      event            // the event of the last decoded packet, reused
 
 	buf    []byte // bytes received but not consumed: the start of an incomplete packet
 	base   int64  // stream offset of buf[0], or of the next byte when buf is empty
@@ -164,6 +165,10 @@ func (h *half) feed(data []byte) {
 		}
 		return
 	}
+	if need := h.pending(); need > cap(h.buf) {
+		// Make room for the whole packet at once.
+		h.buf = append(make([]byte, 0, need+len(data)), h.buf...)
+	}
 	h.buf = append(h.buf, data...)
 	n := h.process(h.buf, h.base)
 	h.base += int64(n)
@@ -171,6 +176,18 @@ func (h *half) feed(data []byte) {
 	if len(h.buf) == 0 && cap(h.buf) > keepBuffer {
 		h.buf = nil
 	}
+}
+
+// pending returns the size of the packet whose start h.buf holds, when its
+// header is complete and it will be kept whole; 0 otherwise.
+func (h *half) pending() int {
+	if h.syncing || h.discard > 0 || h.bigActive || headerLen(h.buf) == 0 {
+		return 0
+	}
+	if _, size, err := mqttwire.Peek(h.buf); err == mqttwire.ErrIncomplete && size <= h.conn.p.opts.maxPacket {
+		return size
+	}
+	return 0
 }
 
 // process runs the half's state machine over b, whose first byte is at
@@ -301,7 +318,8 @@ func (h *half) finishBig() {
 // emitPacket reports a decoded packet whose bytes are b. A CONNECT fixes the
 // protocol level of both directions and names the connection's client.
 func (h *half) emitPacket(p mqttwire.Packet, b []byte, offset int64) {
-	e := event{kind: eventPacket, offset: offset, conn: h.conn, fromClient: h.fromClient, header: b[0],
+	e := &h.event
+	*e = event{kind: eventPacket, offset: offset, conn: h.conn, fromClient: h.fromClient, header: b[0],
 		remaining: len(b) - headerLen(b), size: len(b), packet: p, version: h.dec.Version}
 	switch p := p.(type) {
 	case *mqttwire.Connect:
@@ -313,7 +331,7 @@ func (h *half) emitPacket(p mqttwire.Packet, b []byte, offset int64) {
 	case *mqttwire.Publish:
 		e.payloadLen = len(p.Payload)
 	}
-	h.conn.p.emit(&e)
+	h.conn.p.emit(e)
 }
 
 // emitMalformed reports a packet at the start of b that the Decoder refused
