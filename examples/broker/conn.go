@@ -48,8 +48,8 @@ const (
 	busyAfter      = 64
 )
 
-// maxIdleBuffer is the largest outbound buffer a connection keeps between
-// bursts; a bigger one is let go once written.
+// maxIdleBuffer is the largest outbound buffer a connection keeps when its
+// writer has nothing more to write; a bigger one is let go then.
 const maxIdleBuffer = 64 << 10
 
 // conn is one client connection.
@@ -83,6 +83,7 @@ type conn struct {
 	out       []byte
 	spare     []byte // the writer's last buffer, kept for reuse
 	writing   bool   // a writer goroutine is running
+	lingers   bool   // set by the reader before the outbox closes: see linger
 	outClosed bool   // no more writes: the reader has ended or the socket failed
 	dropped   uint64 // QoS 0 messages dropped on a full buffer
 }
@@ -108,6 +109,9 @@ func (c *conn) readLoop() {
 	if k := c.kicked.Load(); k != nil {
 		reason = *k
 	}
+	// After DISCONNECT or the client's own close nothing more is coming, so
+	// the socket is closed at once; otherwise it lingers (see linger).
+	c.lingers = reason != errDisconnect && reason != io.EOF
 	if c.closeOutbox() {
 		// No writer is running: this goroutine writes what is left and
 		// closes the socket, once the rest is done.
@@ -127,7 +131,9 @@ func (c *conn) readLoop() {
 		c.srv.publish(c, c.will.topic, c.will.payload, c.will.qos, c.willRetain, c.will)
 	}
 	c.srv.release(c)
-	c.srv.logf("client %q disconnected: %v", c.clientID, reason)
+	if c.srv.cfg.logger != nil {
+		c.srv.logf("client %q disconnected: %v", c.clientID, reason)
+	}
 }
 
 // run reads and handles packets until the connection ends, and returns why.
@@ -219,6 +225,10 @@ func (c *conn) connect(p *mqttwire.Connect) error {
 	c.keepAlive = time.Duration(p.KeepAlive) * 1500 * time.Millisecond
 	if c.keepAlive == 0 {
 		c.nc.SetReadDeadline(time.Time{})
+		// Without MQTT keep-alive, TCP keep-alive finds a vanished peer.
+		if tc, ok := c.nc.(*net.TCPConn); ok {
+			tc.SetKeepAlive(true)
+		}
 	}
 	s, present := c.srv.attach(c, c.clientID, p.CleanSession)
 	c.session = s
@@ -234,8 +244,10 @@ func (c *conn) connect(p *mqttwire.Connect) error {
 		return err
 	}
 	s.resume(c)
-	c.srv.logf("client %q connected from %s (MQTT %v, clean session %t, keep-alive %ds, session present %t)",
-		c.clientID, c.nc.RemoteAddr(), c.version, p.CleanSession, p.KeepAlive, present)
+	if c.srv.cfg.logger != nil {
+		c.srv.logf("client %q connected from %s (MQTT %v, clean session %t, keep-alive %ds, session present %t)",
+			c.clientID, c.nc.RemoteAddr(), c.version, p.CleanSession, p.KeepAlive, present)
+	}
 	return nil
 }
 
@@ -443,9 +455,17 @@ func (c *conn) writeLoop() {
 		if len(c.out) == 0 {
 			closed := c.outClosed
 			c.writing = closed // a closed outbox never starts another writer
+			if cap(c.out) > maxIdleBuffer {
+				c.out = nil // let a burst's buffers go once it is written
+			}
+			if cap(c.spare) > maxIdleBuffer {
+				c.spare = nil
+			}
 			c.outMu.Unlock()
-			if closed {
+			if closed && c.lingers {
 				c.linger()
+			} else if closed {
+				c.nc.Close()
 			}
 			return
 		}
@@ -460,9 +480,7 @@ func (c *conn) writeLoop() {
 			c.nc.Close() // the reader sees it and ends
 			return
 		}
-		if cap(buf) <= maxIdleBuffer {
-			c.spare = buf[:0]
-		}
+		c.spare = buf[:0]
 		c.outMu.Unlock()
 	}
 }

@@ -214,7 +214,10 @@ func main() {
 	if !*quiet {
 		cfg.logger = logger
 	}
-	ln, err := net.Listen("tcp", *addr)
+	// MQTT has its own keep-alive; TCP keep-alive is turned on only for
+	// clients that set Keep Alive to 0.
+	lc := net.ListenConfig{KeepAlive: -1}
+	ln, err := lc.Listen(context.Background(), "tcp", *addr)
 	if err != nil {
 		logger.Fatal(err)
 	}

@@ -121,7 +121,7 @@ func dial(id string) (*client, error) {
 	}
 	c := &client{nc: nc, r: mqttwire.NewReader(nc)}
 	c.r.Version = mqttwire.V311
-	if err := c.send(&mqttwire.Connect{Version: mqttwire.V311, CleanSession: true, ClientID: []byte(id)}); err != nil {
+	if err := c.send(&mqttwire.Connect{Version: mqttwire.V311, CleanSession: true, KeepAlive: 60, ClientID: []byte(id)}); err != nil {
 		nc.Close()
 		return nil, err
 	}
