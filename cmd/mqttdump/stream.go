@@ -103,8 +103,8 @@ type half struct {
 	other      *half
 	fromClient bool
 	dec        mqttwire.Decoder
-	probe      mqttwire.Decoder // judges candidate boundaries while syncing
-	event      event            // the event of the last decoded packet, reused
+	probe      *mqttwire.Decoder // judges candidate boundaries while syncing; made on first use
+	event      event             // the event of the last decoded packet, reused
 
 	buf    []byte // bytes received but not consumed: the start of an incomplete packet
 	base   int64  // stream offset of buf[0], or of the next byte when buf is empty
@@ -385,7 +385,10 @@ func (h *half) candidate(b []byte) verdict {
 	case size > resyncWindow:
 		return reject
 	}
-	probe := &h.probe
+	if h.probe == nil {
+		h.probe = new(mqttwire.Decoder)
+	}
+	probe := h.probe
 	probe.Version = h.dec.Version
 	_, n, err := probe.Decode(b)
 	switch {

@@ -37,6 +37,10 @@ type Options struct {
 	Reorder   float64 // chance that two consecutive segments of a flush swap places
 	Duplicate float64 // chance that a segment is sent a second time
 	Overlap   float64 // chance that a segment is sent as two overlapping pieces
+	// SplitHeader is the chance that a flush whose first packet has a
+	// remaining length of two bytes or more ends its first segment after
+	// the first of them, inside the fixed header.
+	SplitHeader float64
 }
 
 // Summary says what Generate wrote.
@@ -363,7 +367,10 @@ func (g *generator) flush(s *session, dir int) {
 	seq := s.seq[dir]
 	for len(data) > 0 {
 		n := min(len(data), mss)
-		if n > 1 && g.rng.IntN(10) == 0 {
+		switch {
+		case len(segs) == 0 && len(data) > 2 && data[1] >= 0x80 && g.rng.Float64() < g.o.SplitHeader:
+			n = 2 // a cut inside the remaining length
+		case n > 1 && g.rng.IntN(10) == 0:
 			n = 1 + g.rng.IntN(n-1) // a cut at a random point
 		}
 		segs = append(segs, seg{seq, data[:n]})

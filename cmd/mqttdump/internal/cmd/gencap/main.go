@@ -25,6 +25,7 @@ func main() {
 	reorder := flag.Float64("reorder", 0, "chance that two consecutive segments swap places")
 	duplicate := flag.Float64("duplicate", 0, "chance that a segment is retransmitted")
 	overlap := flag.Float64("overlap", 0, "chance that a segment is sent as two overlapping pieces")
+	splitHeader := flag.Float64("split-header", 0, "chance that a segment ends inside a fixed header's remaining length")
 	relink := flag.String("relink", "", "instead of generating, move the Ethernet capture given as argument to link `type` null, loop, raw, sll or sll2")
 	flag.Parse()
 	if *out == "" {
@@ -41,7 +42,7 @@ func main() {
 		}
 	} else {
 		sum, err := synth.Generate(f, synth.Options{Size: *size, Conns: *conns, Seed: *seed, Port: uint16(*port),
-			IPv6: *ipv6, Reorder: *reorder, Duplicate: *duplicate, Overlap: *overlap})
+			IPv6: *ipv6, Reorder: *reorder, Duplicate: *duplicate, Overlap: *overlap, SplitHeader: *splitHeader})
 		if err != nil {
 			fail(err)
 		}
