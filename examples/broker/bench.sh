@@ -6,12 +6,16 @@
 # starts both brokers on free 127.0.0.1 ports, runs every scenario against
 # each, and stops them. Needs Go and mosquitto (Debian package mosquitto).
 #
-#   examples/broker/bench.sh            # 3 s per throughput scenario
-#   DURATION=5s examples/broker/bench.sh
+#   examples/broker/bench.sh                   # 3 rounds of 2 s per scenario and broker
+#   DURATION=5s ROUNDS=5 examples/broker/bench.sh
+#
+# Each throughput scenario runs ROUNDS times against each broker, alternating,
+# and the table shows the medians: on a shared machine single runs are noisy.
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
-duration=${DURATION:-3s}
+duration=${DURATION:-2s}
+rounds=${ROUNDS:-3}
 
 if ! command -v mosquitto >/dev/null; then
 	echo "bench.sh: mosquitto not found (Debian package mosquitto)" >&2
@@ -86,6 +90,11 @@ measure() {
 	"$tmp/loadgen" -addr "127.0.0.1:$port" -scenario "$scenario" -duration "$duration" "$@" | tee -a "$tmp/raw.txt" | awk '{print $2}'
 }
 
+# median prints the median of its arguments.
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
 rows=()
 row() { # name unit ours theirs
 	local ratio
@@ -93,24 +102,31 @@ row() { # name unit ours theirs
 	rows+=("| $1 | $3 $2 | $4 $2 | $ratio |")
 }
 
+# compare NAME UNIT SCENARIO runs a scenario $rounds times against each
+# broker, alternating, and adds a row with the medians.
+compare() {
+	local a=() b=()
+	for _ in $(seq "$rounds"); do
+		a+=("$(measure "$3" "$ours")")
+		b+=("$(measure "$3" "$theirs")")
+	done
+	row "$1" "$2" "$(median "${a[@]}")" "$(median "${b[@]}")"
+}
+
 # Memory first, while both brokers are fresh.
 row "resident memory per idle connection (1,000 clients, one subscription each; lower is better)" "KiB" \
 	"$(measure idle "$ours" -pid "$ours_pid")" "$(measure idle "$theirs" -pid "$theirs_pid")"
 sleep 1
-row "QoS 0 fan-in (10 publishers → 1 subscriber)" "msg/s" \
-	"$(measure fanin "$ours")" "$(measure fanin "$theirs")"
-row "QoS 0 fan-out (1 publisher → 100 subscribers)" "msg/s" \
-	"$(measure fanout "$ours")" "$(measure fanout "$theirs")"
-row "QoS 1 one-to-one" "msg/s" \
-	"$(measure qos1 "$ours")" "$(measure qos1 "$theirs")"
-row "connects per second (4 workers)" "conn/s" \
-	"$(measure connect "$ours")" "$(measure connect "$theirs")"
+compare "QoS 0 fan-in (10 publishers → 1 subscriber)" "msg/s" fanin
+compare "QoS 0 fan-out (1 publisher → 100 subscribers)" "msg/s" fanout
+compare "QoS 1 one-to-one" "msg/s" qos1
+compare "connects per second (4 workers, 5,000 connections per round)" "conn/s" connect
 
 echo
 echo "| scenario | mqttwire broker | mosquitto $(mosquitto -h 2>/dev/null | awk 'NR==1 {print $3}') | ratio (mqttwire ÷ mosquitto) |"
 echo "|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
 echo
-echo "Payload 64 bytes; ${duration} per throughput scenario; loopback; $(nproc) cores shared by both brokers and the load generator."
+echo "Medians of $rounds rounds of $duration per scenario and broker; payload 64 bytes; loopback; $(nproc) cores shared by both brokers and the load generator."
 echo "Raw load generator output:"
 sed 's/^/    /' "$tmp/raw.txt"

@@ -304,5 +304,12 @@ func (l testLogger) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
+// sessionOf returns the session of clientID, or nil.
+func sessionOf(srv *server, clientID string) *session {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return srv.sessions[clientID]
+}
+
 // goroutines returns the number of goroutines, for the leak test.
 func goroutines() int { return runtime.NumGoroutine() }

@@ -187,7 +187,7 @@ func TestMQTTJS(t *testing.T) {
 		t.Skipf("mqtt.js is not installed (run `npm install` in examples/broker/%s): skipping the interoperability test", dir)
 	}
 	_, host, port := startInteropBroker(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "script.js", "mqtt://"+net.JoinHostPort(host, port))
 	cmd.Dir = dir

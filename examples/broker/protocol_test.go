@@ -576,7 +576,7 @@ func TestOfflineQueueBound(t *testing.T) {
 		s.send(&mqttwire.Puback{PacketID: m.PacketID})
 	}
 	s.expectNothing()
-	sess := srv.sessions["s"]
+	sess := sessionOf(srv, "s")
 	sess.mu.Lock()
 	dropped := sess.dropped
 	sess.mu.Unlock()

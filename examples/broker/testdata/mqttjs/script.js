@@ -17,13 +17,13 @@ if (!url) {
 setTimeout(() => {
   console.error('mqtt.js interop: timed out')
   process.exit(1)
-}, 30000).unref()
+}, 60000).unref()
 
 // connect resolves with the client, its CONNACK, and a promise of the first
 // message, which may come in the same read as the CONNACK.
 function connect (opts) {
   return new Promise((resolve, reject) => {
-    const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...opts })
+    const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 20000, ...opts })
     const first = nextMessage(client)
     client.once('connect', (connack) => resolve({ client, connack, first }))
     client.once('error', reject)
