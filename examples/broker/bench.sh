@@ -102,15 +102,16 @@ row() { # name unit ours theirs
 	rows+=("| $1 | $3 $2 | $4 $2 | $ratio |")
 }
 
-# compare NAME UNIT SCENARIO runs a scenario $rounds times against each
-# broker, alternating, and adds a row with the medians.
+# compare NAME UNIT SCENARIO [ARGS...] runs a scenario $rounds times against
+# each broker, alternating, and adds a row with the medians.
 compare() {
-	local a=() b=()
+	local name=$1 unit=$2 scenario=$3 a=() b=()
+	shift 3
 	for _ in $(seq "$rounds"); do
-		a+=("$(measure "$3" "$ours")")
-		b+=("$(measure "$3" "$theirs")")
+		a+=("$(measure "$scenario" "$ours" "$@")")
+		b+=("$(measure "$scenario" "$theirs" "$@")")
 	done
-	row "$1" "$2" "$(median "${a[@]}")" "$(median "${b[@]}")"
+	row "$name" "$unit" "$(median "${a[@]}")" "$(median "${b[@]}")"
 }
 
 # Memory first, while both brokers are fresh.
@@ -120,7 +121,8 @@ sleep 1
 compare "QoS 0 fan-in (10 publishers → 1 subscriber)" "msg/s" fanin
 compare "QoS 0 fan-out (1 publisher → 100 subscribers)" "msg/s" fanout
 compare "QoS 1 one-to-one" "msg/s" qos1
-compare "connects per second (4 workers, 5,000 connections per round)" "conn/s" connect
+compare "connects per second (4 concurrent clients)" "conn/s" connect -workers 4
+compare "connects per second (16 concurrent clients)" "conn/s" connect -workers 16
 
 echo
 echo "| scenario | mqttwire broker | mosquitto $(mosquitto -h 2>/dev/null | awk 'NR==1 {print $3}') | ratio (mqttwire ÷ mosquitto) |"

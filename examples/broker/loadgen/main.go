@@ -24,6 +24,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"strconv"
@@ -114,8 +115,12 @@ type client struct {
 }
 
 // dial connects and completes CONNECT and CONNACK.
-func dial(id string) (*client, error) {
-	nc, err := net.DialTimeout("tcp", *addr, 5*time.Second)
+func dial(id string) (*client, error) { return dialFrom(nil, id) }
+
+// dialFrom is dial from the local address from, or any when it is nil.
+func dialFrom(from net.Addr, id string) (*client, error) {
+	d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: from}
+	nc, err := d.Dial("tcp", *addr)
 	if err != nil {
 		return nil, err
 	}
@@ -352,10 +357,14 @@ func (c *client) acquire(inflight chan struct{}, wait bool, stop chan struct{}) 
 // connects runs -workers loops of connect, CONNACK, DISCONNECT and close for
 // -duration or -connects connections, whichever ends first, and prints
 // connections per second. The client closes first, as mosquitto_pub does, so
-// each connection leaves a loopback port in TIME_WAIT for a minute: the
-// bound keeps a run well inside the ephemeral port range.
+// each connection leaves a port in TIME_WAIT for a minute: the bound keeps a
+// run well inside the ephemeral port range of its source address.
 func connects() error {
 	var done, finished atomic.Int64 // connections started, and completed
+	// Each worker connects from its own loopback address, and each run from
+	// its own set of them, so that the ports a run leaves in TIME_WAIT do not
+	// slow the next one down.
+	net0 := rand.IntN(250)
 	var wg sync.WaitGroup
 	deadline := time.Now().Add(*duration)
 	errs := make(chan error, *workers)
@@ -364,8 +373,9 @@ func connects() error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			from := &net.TCPAddr{IP: net.IPv4(127, 1, byte(net0), byte(w+1))}
 			for i := 0; time.Now().Before(deadline) && done.Add(1) <= int64(*maxConnects); i++ {
-				c, err := dial(fmt.Sprintf("conn-%d-%d", w, i))
+				c, err := dialFrom(from, fmt.Sprintf("conn-%d-%d", w, i))
 				if err != nil {
 					errs <- err
 					return
