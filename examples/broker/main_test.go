@@ -1,0 +1,101 @@
+package main
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mqttwire/mqttwire"
+)
+
+// The command itself: it listens where -addr says, logs a line per connect
+// and disconnect, and stops cleanly on SIGINT and SIGTERM.
+func TestCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command")
+	}
+	t.Parallel()
+	bin := filepath.Join(t.TempDir(), "broker")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	acl := filepath.Join(t.TempDir(), "acl.txt")
+	if err := os.WriteFile(acl, []byte("deny subscribe test/nosubscribe\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-acl", acl)
+		stderr, err := cmd.StderrPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		lines := make(chan string, 100)
+		go func() {
+			sc := bufio.NewScanner(stderr)
+			for sc.Scan() {
+				lines <- sc.Text()
+			}
+			close(lines)
+		}()
+		next := func(want string) string {
+			t.Helper()
+			timeout := time.After(waitLong)
+			for {
+				select {
+				case line, ok := <-lines:
+					if !ok {
+						t.Fatalf("log ended before a line with %q", want)
+					}
+					if strings.Contains(line, want) {
+						return line
+					}
+				case <-timeout:
+					cmd.Process.Kill()
+					t.Fatalf("no log line with %q", want)
+				}
+			}
+		}
+		line := next("listening on ")
+		addr := strings.Fields(line[strings.Index(line, "listening on ")+len("listening on "):])[0]
+
+		c := connect(t, addr, "cmd", connOpts{}, false)
+		next(`client "cmd" connected`)
+		c.subscribe("test/nosubscribe", 1, mqttwire.SubackFailure)
+		c.disconnect()
+		next(`client "cmd" disconnected: DISCONNECT`)
+
+		connect(t, addr, "still-here", connOpts{}, false)
+		cmd.Process.Signal(sig)
+		next("stopped")
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("%v: exit: %v", sig, err)
+			}
+		case <-time.After(waitLong):
+			cmd.Process.Kill()
+			t.Fatalf("%v: the broker did not exit", sig)
+		}
+	}
+}
+
+// A session's subscriptions are bounded; one more is refused with 0x80.
+func TestSubscriptionLimit(t *testing.T) {
+	t.Parallel()
+	_, addr := startBroker(t, func(c *config) { c.maxSubscriptions = 2 })
+	c := connect(t, addr, "c", connOpts{}, false)
+	c.send(&mqttwire.Subscribe{PacketID: 5, Filters: []mqttwire.TopicFilter{
+		{Topic: []byte("a"), QoS: 1}, {Topic: []byte("b"), QoS: 2}, {Topic: []byte("c"), QoS: 0}, {Topic: []byte("a"), QoS: 0},
+	}})
+	c.expectHex("90 06 00 05 01 02 80 00") // replacing "a" is not a new subscription
+}
