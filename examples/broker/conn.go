@@ -132,7 +132,14 @@ func (c *conn) readLoop() {
 	}
 	c.srv.release(c)
 	if c.srv.cfg.logger != nil {
-		c.srv.logf("client %q disconnected: %v", c.clientID, reason)
+		c.outMu.Lock()
+		dropped := c.dropped
+		c.outMu.Unlock()
+		if dropped > 0 {
+			c.srv.logf("client %q disconnected: %v (%d QoS 0 messages dropped on a full buffer)", c.clientID, reason, dropped)
+		} else {
+			c.srv.logf("client %q disconnected: %v", c.clientID, reason)
+		}
 	}
 }
 
