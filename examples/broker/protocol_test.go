@@ -193,7 +193,7 @@ func TestKeepAlive(t *testing.T) {
 	silent := connect(t, addr, "silent", connOpts{keepAlive: 1, will: will}, false)
 	start := time.Now()
 	silent.expectClosed()
-	if d := time.Since(start); d < 1400*time.Millisecond || d > 6*time.Second {
+	if d := time.Since(start); d < 1250*time.Millisecond || d > 6*time.Second {
 		t.Errorf("closed after %v, want about 1.5 s", d)
 	}
 	if got := sub.expectPublish(); got.Payload != "timeout" {
