@@ -39,7 +39,7 @@ func (st *streamTest) client() *half { return &st.conn.halves[0] }
 func (st *streamTest) server() *half { return &st.conn.halves[1] }
 
 // wire encodes packets one after another.
-func wire(t *testing.T, packets ...mqttwire.Packet) []byte {
+func wire(t testing.TB, packets ...mqttwire.Packet) []byte {
 	t.Helper()
 	var b []byte
 	for _, p := range packets {
@@ -52,7 +52,7 @@ func wire(t *testing.T, packets ...mqttwire.Packet) []byte {
 }
 
 // sample is a stream that uses every packet type a client sends.
-func sample(t *testing.T) []byte {
+func sample(t testing.TB) []byte {
 	return wire(t,
 		&mqttwire.Connect{Version: mqttwire.V311, CleanSession: true, KeepAlive: 30, ClientID: []byte("c1"),
 			WillFlag: true, WillQoS: 1, WillTopic: []byte("w/t"), WillMessage: []byte("bye"),
@@ -310,4 +310,27 @@ func TestStreamRandomBytes(t *testing.T) {
 		}
 		h.finish()
 	}
+}
+
+// FuzzStream feeds arbitrary bytes, cut in two at an arbitrary point, to a
+// half that starts synchronised or not: nothing may panic, and the buffers
+// stay bounded.
+func FuzzStream(f *testing.F) {
+	stream := sample(f)
+	f.Add(stream, uint16(7), false)
+	f.Add(stream[5:], uint16(100), true)
+	f.Add([]byte{0x36, 0x07, 0x00, 0x03, 'a', '/', 'b', 0x00, 0x01, 0xc0, 0x00}, uint16(3), false)
+	f.Add([]byte{0x30, 0xff, 0xff, 0xff, 0x7f, 0x00}, uint16(2), true)
+	f.Fuzz(func(t *testing.T, b []byte, cut uint16, syncing bool) {
+		st := newStreamTest(t, bigPrefix)
+		h := st.client()
+		h.syncing = syncing
+		c := min(int(cut), len(b))
+		h.feed(b[:c])
+		h.feed(b[c:])
+		if len(h.buf) > len(b) {
+			t.Fatalf("buffer of %d bytes from %d bytes of input", len(h.buf), len(b))
+		}
+		h.finish()
+	})
 }
