@@ -63,8 +63,10 @@ func (r *Reader) Buffered() int { return r.end - r.start }
 // stream that ends inside a packet gives io.ErrUnexpectedEOF. A malformed or
 // too large packet gives the Decoder's error; when its frame could be
 // delimited, the next call goes on with the packet after it, so a tolerant
-// caller may read on. ReadPacket does no allocation once the buffer has grown
-// to fit the largest packet.
+// caller may read on. An error from the source other than io.EOF is
+// returned once, after the packets read before it; a later call reads again,
+// keeping what was buffered. ReadPacket does no allocation once the buffer
+// has grown to fit the largest packet.
 func (r *Reader) ReadPacket() (Packet, error) {
 	for {
 		if r.skip > 0 {
@@ -109,14 +111,19 @@ func (r *Reader) discard() bool {
 }
 
 // readErr is the error for a read that needs more bytes than the source gave.
+// io.EOF stays; any other source error is returned once, as bufio.Reader
+// does, so a caller that reads with deadlines can carry on after a timeout
+// with the bytes already buffered.
 func (r *Reader) readErr() error {
-	if r.err == io.EOF {
-		if r.start == r.end && r.skip == 0 {
-			return io.EOF
-		}
-		return io.ErrUnexpectedEOF
+	err := r.err
+	if err != io.EOF {
+		r.err = nil
+		return err
 	}
-	return r.err
+	if r.start == r.end && r.skip == 0 {
+		return io.EOF
+	}
+	return io.ErrUnexpectedEOF
 }
 
 // fill reads once from the source, after making room for at least need bytes

@@ -6,6 +6,8 @@ import (
 	"io"
 	"runtime"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // countingReader serves a fixed header and then endless bytes, counting what
@@ -130,5 +132,47 @@ func TestReaderVersion(t *testing.T) {
 	}
 	if r.Version != V31 {
 		t.Errorf("Version = %v, want 3.1", r.Version)
+	}
+}
+
+// timeoutReader fails its first read with a timeout, then serves b.
+type timeoutReader struct {
+	failed bool
+	b      []byte
+}
+
+var errTimeout = errors.New("i/o timeout")
+
+func (tr *timeoutReader) Read(p []byte) (int, error) {
+	if !tr.failed {
+		tr.failed = true
+		return 0, errTimeout
+	}
+	if len(tr.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, tr.b)
+	tr.b = tr.b[n:]
+	return n, nil
+}
+
+// TestReaderAfterTimeout shows that a source error is returned once: a
+// caller that reads with deadlines carries on, with what was buffered kept.
+func TestReaderAfterTimeout(t *testing.T) {
+	src := &timeoutReader{b: []byte{0x00, 0x01, 'a'}}
+	r := NewReader(io.MultiReader(bytes.NewReader([]byte{0xC0, 0x00, 0x30, 0x03}), src))
+	var got []string
+	for range 5 {
+		p, err := r.ReadPacket()
+		switch {
+		case err != nil:
+			got = append(got, err.Error())
+		default:
+			got = append(got, p.Type().String())
+		}
+	}
+	want := []string{"PINGREQ", "i/o timeout", "PUBLISH", "EOF", "EOF"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
