@@ -53,6 +53,7 @@ golden() {
 # With GOLDEN_ONLY=DIR, only the golden files of the captures in DIR are
 # made (no root, no broker): tshark_test.go's TestTsharkLive uses it.
 if [ -n "${GOLDEN_ONLY:-}" ]; then
+	shopt -s nullglob
 	for f in "$GOLDEN_ONLY"/*.pcap "$GOLDEN_ONLY"/*.pcapng; do
 		golden "$f"
 	done
