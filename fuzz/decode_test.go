@@ -23,6 +23,9 @@ func FuzzDecode(f *testing.F) {
 		d := mqttwire.Decoder{Version: v, MaxSize: int(maxSize)}
 		p, n, err := d.Decode(data)
 		checkDecodeResult(t, data, int(maxSize), p, n, err)
+		if c, ok := p.(*mqttwire.Connect); ok && d.Version != c.Version {
+			failf(t, "decode-version", "decoding a %v CONNECT left Decoder.Version at %v", c.Version, d.Version)
+		}
 
 		// A Decoder that has decoded a packet of every type, with every
 		// field set, gives the same result: no state leaks between packets.
@@ -106,7 +109,21 @@ func checkDecodeResult(t *testing.T, data []byte, maxSize int, p mqttwire.Packet
 			failf(t, "decode-peek", "Decode says incomplete, Peek has the whole %d-byte frame", size)
 		}
 	case err != perr || n != size:
-		failf(t, reservedCheck(data, "decode-peek"), "Decode = %d, %v; Peek = %d, %v", n, err, size, perr)
+		failf(t, "decode-peek", "Decode = %d, %v; Peek = %d, %v", n, err, size, perr)
+	}
+	if perr != nil && perr != mqttwire.ErrIncomplete {
+		return
+	}
+
+	// With a sound fixed header: a frame over MaxSize is refused as too
+	// large, whether or not it is whole, and an error names the packet
+	// type of the header.
+	if maxSize > 0 && size > maxSize && decodeKind(err) != mqttwire.ErrTooLarge {
+		failf(t, "decode-maxsize", "a %d-byte frame with MaxSize %d: err = %v, want ErrTooLarge", size, maxSize, err)
+	}
+	var e *mqttwire.Error
+	if errors.As(err, &e) && e.Packet() != mqttwire.Type(data[0]>>4) {
+		failf(t, "decode-error-type", "error %q names packet type %v, the header says %v", err, e.Packet(), mqttwire.Type(data[0]>>4))
 	}
 }
 

@@ -177,40 +177,58 @@ func clonePacket(p mqttwire.Packet) mqttwire.Packet {
 	panic("fuzz: clonePacket: unknown packet type")
 }
 
+// errTransient is the error a chunkReader injects: a failed read that may be
+// retried, such as a deadline that passed.
+var errTransient = errors.New("fuzz: transient read error")
+
 // chunkReader is an io.Reader that returns data in reads of the sizes in
 // chunks, used in turn (all at once when chunks is empty). A size of 0 is a
-// read that returns nothing and no error, as io.Reader allows; after two of
-// those in a row a read returns at least one byte, so that the consumer never
+// read that returns nothing and no error, as io.Reader allows. With
+// transient, a size of 0xF0 to 0xFF returns its low nibble of bytes with
+// errTransient; without, it is a plain size. After two reads in a row that
+// bring no bytes, a read brings at least one, so that the consumer never
 // gives up with io.ErrNoProgress. With eofWithData the last bytes come with
 // io.EOF, otherwise io.EOF comes alone on the next read.
 type chunkReader struct {
 	data        []byte
 	chunks      []byte
 	eofWithData bool
+	transient   bool
 	next        int // index of the next size in chunks
-	empty       int // empty reads in a row
+	empty       int // reads in a row that brought no bytes
+	injected    int // errTransient returned so far
 }
 
 func (r *chunkReader) Read(p []byte) (int, error) {
 	if len(r.data) == 0 {
 		return 0, io.EOF
 	}
-	n := len(r.data)
+	n, err := len(r.data), error(nil)
 	if len(r.chunks) > 0 {
 		n = int(r.chunks[r.next%len(r.chunks)])
 		r.next++
 	}
+	if r.transient && n >= 0xF0 {
+		n, err = n&0x0F, errTransient
+	}
 	if n == 0 {
 		if r.empty < 2 {
 			r.empty++
-			return 0, nil
+			if err != nil {
+				r.injected++
+			}
+			return 0, err
 		}
-		n = 1
+		n, err = 1, nil
 	}
 	r.empty = 0
 	n = copy(p, r.data[:min(n, len(r.data))])
 	r.data = r.data[n:]
-	if len(r.data) == 0 && r.eofWithData {
+	switch {
+	case err != nil:
+		r.injected++
+		return n, err
+	case len(r.data) == 0 && r.eofWithData:
 		return n, io.EOF
 	}
 	return n, nil

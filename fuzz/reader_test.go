@@ -12,9 +12,10 @@ import (
 )
 
 // FuzzReader reads any bytes with a Reader whose source returns them in
-// reads of fuzzed sizes. The packets and errors must be those of one Decoder
-// walking the whole input (split invariance), for a new Reader and for one
-// that is Reset. ScanPackets over the same reads
+// reads of fuzzed sizes, some of which fail with an error that may be
+// retried. The packets and errors must be those of one Decoder walking the
+// whole input (split invariance), each read error coming out once in
+// between, for a new Reader and for one that is Reset. ScanPackets over the same reads
 // must yield the frames that Peek finds walking the whole input, and those
 // frames must be the Decoder's.
 func FuzzReader(f *testing.F) {
@@ -24,15 +25,17 @@ func FuzzReader(f *testing.F) {
 
 		// A new Reader, then the same Reader after Reset with the reads in
 		// another order: Reset must forget everything but MaxSize.
-		r := mqttwire.NewReaderSize(&chunkReader{data: data, chunks: chunks, eofWithData: eofWithData}, int(bufSize))
+		src := &chunkReader{data: data, chunks: chunks, eofWithData: eofWithData, transient: true}
+		r := mqttwire.NewReaderSize(src, int(bufSize))
 		r.Version, r.MaxSize = v, int(maxSize)
-		checkReader(t, r, events, final)
-		r.Reset(&chunkReader{data: data, chunks: reversed(chunks), eofWithData: !eofWithData})
+		checkReader(t, r, src, events, final)
+		src = &chunkReader{data: data, chunks: reversed(chunks), eofWithData: !eofWithData, transient: true}
+		r.Reset(src)
 		if r.Version != 0 || r.MaxSize != int(maxSize) || r.Buffered() != 0 {
 			failf(t, "reader-reset", "after Reset: Version %v, MaxSize %d, Buffered %d", r.Version, r.MaxSize, r.Buffered())
 		}
 		r.Version = v
-		checkReader(t, r, events, final)
+		checkReader(t, r, src, events, final)
 
 		// ScanPackets over the same reads.
 		frames, scanFinal := peekWalk(data)
@@ -53,43 +56,53 @@ func FuzzReader(f *testing.F) {
 	})
 }
 
-// splitCheck names the check that a Reader breaks when it parts from the
-// Decoder's walk after the events before. A frame of a reserved type that
-// the Decoder skipped gets a name of its own: a Reader that has only its
-// first byte cannot skip it (see README.md).
-func splitCheck(before []event) string {
-	for _, ev := range before {
-		if ev.err == errReservedType {
-			return "reader-split-reserved-type"
-		}
-	}
-	return "reader-split"
-}
-
-// checkReader reads with r until the end and checks what it gets against
-// the Decoder's walk of the whole input.
-func checkReader(t *testing.T, r *mqttwire.Reader, events []event, final error) {
+// checkReader reads with r from src until the end and checks what it gets
+// against the Decoder's walk of the whole input. Every errTransient from src
+// must come out once, in between, changing nothing else; all of them when
+// the Reader reads src to its end.
+func checkReader(t *testing.T, r *mqttwire.Reader, src *chunkReader, events []event, final error) {
 	t.Helper()
-	for i, ev := range events {
+	transients, i := 0, 0
+	for calls := 0; ; calls++ {
+		if calls > len(events)+src.injected+2 {
+			failf(t, "reader-progress", "%d calls of ReadPacket for %d results and %d read errors", calls, len(events), src.injected)
+		}
 		p, err := r.ReadPacket()
+		if err == errTransient {
+			transients++
+			if p != nil {
+				failf(t, "reader-result", "packet %v with error %v", p.Type(), err)
+			}
+			continue
+		}
+		if i == len(events) {
+			if err != final || p != nil {
+				failf(t, "reader-split", "after %d results: ReadPacket = %v, %v; the Decoder on the whole input says %v", i, p, err, final)
+			}
+			break
+		}
+		ev := events[i]
+		i++
 		if err != ev.err {
-			failf(t, splitCheck(events[:i]), "ReadPacket %d: err = %v; the Decoder on the whole input (at byte %d) says %v", i, err, ev.offset, ev.err)
+			failf(t, "reader-split", "result %d: err = %v; the Decoder on the whole input (at byte %d) says %v", i-1, err, ev.offset, ev.err)
 		}
 		if ev.err != nil {
 			if p != nil {
-				failf(t, "reader-result", "ReadPacket %d: packet %v with error %v", i, p.Type(), err)
+				failf(t, "reader-result", "result %d: packet %v with error %v", i-1, p.Type(), err)
 			}
 			continue
 		}
 		if diff := cmp.Diff(ev.packet, p, packetOptions); diff != "" {
-			failf(t, splitCheck(events[:i]), "ReadPacket %d (byte %d): packet differs (-Decoder +Reader):\n%s", i, ev.offset, diff)
+			failf(t, "reader-split", "result %d (byte %d): packet differs (-Decoder +Reader):\n%s", i-1, ev.offset, diff)
 		}
 	}
-	// The final error, and again on the next call.
-	for range 2 {
-		if p, err := r.ReadPacket(); err != final || p != nil {
-			failf(t, splitCheck(events), "after %d results: ReadPacket = %v, %v; the Decoder on the whole input says %v", len(events), p, err, final)
-		}
+	// The final error again on the next call.
+	if p, err := r.ReadPacket(); err != final || p != nil {
+		failf(t, "reader-split", "after the final %v: ReadPacket = %v, %v", final, p, err)
+	}
+	ended := final == io.EOF || final == io.ErrUnexpectedEOF
+	if transients > src.injected || (ended && transients != src.injected) {
+		failf(t, "reader-transient", "%d of %d read errors came out (final %v)", transients, src.injected, final)
 	}
 }
 

@@ -20,7 +20,8 @@ import (
 //
 // version is a Decoder.Version: 3 and 4 are V31 and V311, anything else is 0.
 // maxSize is Decoder.MaxSize. chunks are the sizes of the reads the Reader's
-// source returns, used in turn; bufSize is the Reader's initial buffer size.
+// source returns, used in turn (0xF0 to 0xFF: a read error with 0 to 15
+// bytes); bufSize is the Reader's initial buffer size.
 const (
 	TargetDecode = "FuzzDecode"
 	TargetPeek   = "FuzzPeek"
@@ -76,8 +77,10 @@ func (s *seeder) add(target, name string, args ...any) {
 }
 
 // chunkPatterns are read sizes for the Reader's source, used in turn by the
-// seeds: whole, a byte at a time, and uneven reads with empty ones.
-var chunkPatterns = [][]byte{nil, {1}, {2, 0, 3}, {7}, {0, 1, 5, 64}}
+// seeds: whole, a byte at a time, uneven reads with empty ones, and reads
+// that fail with an error that may be retried (0xF0 to 0xFF, with 0 to 15
+// bytes).
+var chunkPatterns = [][]byte{nil, {1}, {2, 0, 3}, {7}, {0, 1, 5, 64}, {3, 0xF0, 5, 0xF2, 0xF0, 1}}
 
 func readerSeeds(s *seeder, vs []Vector) {
 	for i, v := range vs {
