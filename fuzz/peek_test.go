@@ -118,7 +118,8 @@ func checkPeek(t *testing.T, b []byte) {
 	}
 
 	// Decode frames as Peek does. Checks that need only the fixed header
-	// may refuse a frame before it is whole.
+	// may refuse a frame before it is whole, but not before the fixed
+	// header is.
 	for _, v := range []mqttwire.Version{0, mqttwire.V31} {
 		d := mqttwire.Decoder{Version: v}
 		p, n, derr := d.Decode(b)
@@ -126,6 +127,10 @@ func checkPeek(t *testing.T, b []byte) {
 		case err == nil:
 			if n != size || derr == mqttwire.ErrIncomplete {
 				failf(t, "decode-peek", "Decode(% X) = %d, %v; Peek = %d, %v", b, n, derr, size, err)
+			}
+		case ref.state == headerShort:
+			if n != size || p != nil || derr != err {
+				failf(t, "decode-peek", "Decode(% X) = %d, %v before the fixed header is whole; Peek = %d, %v", b, n, derr, size, err)
 			}
 		case err == mqttwire.ErrIncomplete:
 			if n != size || p != nil || (derr != err && decodeKind(derr) != mqttwire.ErrMalformed) {
