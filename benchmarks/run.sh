@@ -8,7 +8,7 @@
 # instead of hitting one. benchstat computes the medians, and cmd/tables
 # turns them into markdown.
 #
-#   COUNT=8 BENCHTIME=300ms ./run.sh        # the defaults, about 12 minutes on 2 cores
+#   COUNT=6 BENCHTIME=300ms ./run.sh        # the defaults: about 8 minutes on a quiet 2-core machine
 #   COUNT=3 BENCHTIME=100ms BENCH='Decode/publish' ./run.sh   # a quick look
 set -euo pipefail
 
@@ -16,7 +16,7 @@ set -euo pipefail
 # starts: editing run.sh during a run cannot change the run.
 main() {
 	cd "$(dirname "$0")"
-	COUNT=${COUNT:-8}
+	COUNT=${COUNT:-6}
 	BENCHTIME=${BENCHTIME:-300ms}
 	BENCH=${BENCH:-.}
 	stamp=$(date -u +%Y-%m-%d-%H%M)
