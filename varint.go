@@ -125,31 +125,63 @@ const (
 
 // special reports whether any of the eight bytes in w needs a closer look: a
 // byte that is not ASCII, U+0000, or (unless kind is kindString) '#' or '+'.
-// '#' (0x23) and '+' (0x2B) differ only in bit 3, so clearing it maps both,
-// and no other byte, to 0x23. The zero-byte test may flag a byte next to a
-// real hit but never misses one, and a flagged word is only looked at more
-// closely.
 func special(w uint64, kind textKind) bool {
-	m := (w-ones)&^w | w
-	if kind != kindString {
-		wild := w&^(0x08*ones) ^ ('#' * ones)
-		m |= (wild - ones) &^ wild
+	if kind == kindString {
+		return ((w-ones)&^w|w)&highs != 0
 	}
-	return m&highs != 0
+	return markSpecial(w)&highs != 0
 }
 
-// checkKind checks s against the rules of kind. It reads eight bytes a step:
-// a step of plain ASCII costs a few instructions, a step with a wildcard or
-// U+0000 in it is checked at exactly those bytes, and a step with a byte that
-// is not ASCII is checked byte by byte. U+FEFF, control characters and
+// checkKind checks s against the rules of kind. A first pass reads eight
+// bytes a step and only asks whether anything needs a closer look; strings of
+// plain ASCII, the usual case, end there. U+FEFF, control characters and
 // non-characters are accepted (decisions A9, A10).
 func checkKind(s []byte, kind textKind) textProblem {
-	if len(s) == 0 {
-		if kind == kindString {
-			return textOK
+	if len(s) < 8 {
+		if len(s) == 0 && kind != kindString {
+			return textEmpty // [MQTT-4.7.3-1]
 		}
-		return textEmpty // [MQTT-4.7.3-1]
+		_, p := checkBytes(s, 0, len(s), kind)
+		return p
 	}
+	if kind == kindFilter {
+		return checkWords(s, kind) // filters often hold wildcards: one exact pass
+	}
+	// The last step reads the last eight bytes, overlapping the step before.
+	var marks uint64
+	if kind == kindString {
+		for rest := s; len(rest) > 8; rest = rest[8:] {
+			w := binary.LittleEndian.Uint64(rest)
+			marks |= (w-ones)&^w | w
+		}
+		w := binary.LittleEndian.Uint64(s[len(s)-8:])
+		marks |= (w-ones)&^w | w
+	} else { // kindName
+		for rest := s; len(rest) > 8; rest = rest[8:] {
+			marks |= markSpecial(binary.LittleEndian.Uint64(rest))
+		}
+		marks |= markSpecial(binary.LittleEndian.Uint64(s[len(s)-8:]))
+	}
+	if marks&highs == 0 {
+		return textOK
+	}
+	return checkWords(s, kind)
+}
+
+// markSpecial sets bit 7 of a byte of the result where the byte of w is not
+// ASCII, is 0, or is '#' or '+', and maybe at the byte after such a byte; it
+// never misses one. '#' (0x23) and '+' (0x2B) differ only in bit 3, so
+// clearing it maps both, and no other byte, to 0x23.
+func markSpecial(w uint64) uint64 {
+	wild := w&^(0x08*ones) ^ ('#' * ones)
+	return (w-ones)&^w | w | (wild-ones)&^wild
+}
+
+// checkWords checks s, of eight bytes or more, a step of eight bytes at a
+// time: a step of plain ASCII costs a few instructions, a step with a
+// wildcard or U+0000 in it is checked at exactly those bytes, and a step with
+// a byte that is not ASCII is checked byte by byte.
+func checkWords(s []byte, kind textKind) textProblem {
 	i := 0
 	for i+8 <= len(s) {
 		w := binary.LittleEndian.Uint64(s[i:])
@@ -171,16 +203,14 @@ func checkKind(s []byte, kind textKind) textProblem {
 	if i == len(s) {
 		return textOK
 	}
-	if len(s) >= 8 {
-		// The last eight bytes, overlapping some already checked: checking
-		// an ASCII byte twice gives the same answer.
-		w := binary.LittleEndian.Uint64(s[len(s)-8:])
-		if !special(w, kind) {
-			return textOK
-		}
-		if w&highs == 0 {
-			return checkWord(s, len(s)-8, w, kind)
-		}
+	// The last eight bytes, overlapping some already checked: checking an
+	// ASCII byte twice gives the same answer.
+	w := binary.LittleEndian.Uint64(s[len(s)-8:])
+	if !special(w, kind) {
+		return textOK
+	}
+	if w&highs == 0 {
+		return checkWord(s, len(s)-8, w, kind)
 	}
 	_, p := checkBytes(s, i, len(s), kind)
 	return p
