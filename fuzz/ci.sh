@@ -18,7 +18,7 @@ failed=""
 for target in $targets; do
 	echo "fuzz/ci.sh: $target for $fuzztime"
 	if ! go test ./fuzz -run='^$' -fuzz="^$target\$" -fuzztime="$fuzztime" \
-		-fuzzminimizetime="$minimizetime" -parallel="$parallel" -timeout=0; then
+		-fuzzminimizetime="$minimizetime" -parallel="$parallel"; then
 		failed="$failed $target"
 	fi
 done
