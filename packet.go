@@ -235,8 +235,9 @@ type Decoder struct {
 // Peek. On a malformed packet whose frame is intact, and on ErrTooLarge, n is
 // the frame's size, so a tolerant caller can skip it; n is 0 when the frame
 // cannot be delimited. The checks that need only the fixed header (reserved
-// flags, QoS 3, the size of fixed-size packets, MaxSize) come first, so such
-// errors are reported before the body has arrived.
+// flags, QoS 3, the size of fixed-size packets, MaxSize) come first, as soon
+// as the fixed header is whole, so such errors are reported before the body
+// has arrived and whatever way the bytes were split into reads.
 //
 // The returned packet aliases b and d: see Decoder. Decode does no
 // allocation, except that SUBSCRIBE and UNSUBSCRIBE grow a reused slice the
