@@ -244,29 +244,33 @@ type Decoder struct {
 // first times they meet more filters than before.
 func (d *Decoder) Decode(b []byte) (p Packet, n int, err error) {
 	var h Header
+	hl := 2 // the fixed header's length
 	if len(b) >= 2 && b[1] < 0x80 {
 		// Most packets have a one-byte remaining length.
 		h = Header{Type: Type(b[0] >> 4), Flags: b[0] & 0x0f, Remaining: int(b[1])}
-		n = 2 + h.Remaining
 	} else if len(b) >= 3 && b[2] < 0x80 && b[2] != 0 {
 		// A PUBLISH of 128 bytes to 16 KiB has a two-byte one.
 		h = Header{Type: Type(b[0] >> 4), Flags: b[0] & 0x0f, Remaining: int(b[1]&0x7f) | int(b[2])<<7}
-		n = 3 + h.Remaining
+		hl = 3
 	} else if h, n, err = peekHeader(b); err != nil {
 		return nil, n, err
+	} else {
+		hl = n - h.Remaining
 	}
+	n = hl + h.Remaining
 	v := 0
 	if d.Version == V31 {
 		v = 1
 	}
-	if !firstByteOK[v][b[0]] || (fixedRemaining[h.Type] >= 0 && int(fixedRemaining[h.Type]) != h.Remaining) ||
-		(d.MaxSize > 0 && n > d.MaxSize) {
+	// One look-up passes a good first byte with a remaining length its type
+	// allows; the MaxSize test is n > MaxSize when MaxSize > 0.
+	if r := headerRanges[v][b[0]]; uint32(h.Remaining)-r.min > r.span || uint(n-1) > uint(d.MaxSize-1) {
 		return nil, n, d.checkHeader(h, n)
 	}
 	if len(b) < n {
 		return nil, n, ErrIncomplete
 	}
-	body := b[n-h.Remaining : n]
+	body := b[hl:n]
 	switch h.Type {
 	case TypePublish:
 		p, err = &d.publish, d.publish.decode(h.Flags, body)
@@ -314,21 +318,30 @@ var fixedRemaining = [16]int8{
 	TypeUnsuback: 2, TypePingreq: 0, TypePingresp: 0, TypeDisconnect: 0,
 }
 
-// firstByteOK says, for the 3.1.1 rules and for the 3.1 rules, which first
-// bytes carry a type that is not reserved and flags that checkHeader accepts.
-// Decode reads it to pass a good header with one look-up, and asks
-// checkHeader which rule a bad one breaks.
-var firstByteOK = func() (ok [2][256]bool) {
+// headerRanges gives, for the 3.1.1 rules and for the 3.1 rules, the
+// remaining lengths that each first byte allows: none for a reserved type or
+// flags that checkHeader refuses, exactly one for the fixed-size types, any
+// for the others. Decode reads it to pass a good header with one look-up, and
+// asks checkHeader which rule a bad one breaks.
+var headerRanges = func() (r [2][256]struct{ min, span uint32 }) {
 	for b := range 256 {
 		h := Header{Type: Type(b >> 4), Flags: uint8(b) & 0x0f}
-		if reservedType(byte(b)) {
-			continue
+		for v, version := range []Version{0, V31} {
+			r[v][b].min = 1 << 31 // no length passes
+			if reservedType(byte(b)) {
+				continue
+			}
+			if fixed := fixedRemaining[h.Type]; fixed >= 0 {
+				h.Remaining = int(fixed)
+				if checkHeader(h, version) == nil {
+					r[v][b].min = uint32(fixed)
+				}
+			} else if checkHeader(h, version) == nil {
+				r[v][b].min, r[v][b].span = 0, MaxRemaining
+			}
 		}
-		h.Remaining = max(0, int(fixedRemaining[h.Type]))
-		ok[0][b] = checkHeader(h, 0) == nil
-		ok[1][b] = checkHeader(h, V31) == nil
 	}
-	return ok
+	return r
 }()
 
 // fixedFlags is the low nibble of the first byte that Table 2.2 fixes for

@@ -7,10 +7,11 @@ import (
 
 // Design note: a decoded Subscribe keeps its filters in a slice that the
 // Decoder reuses. The first SUBSCRIBE with k filters allocates room for k;
-// later ones with no more than that allocate nothing. Decoding counts and
-// checks the filters in a first pass and fills the slice in a second, so the
-// slice is allocated once at its exact size, never grown step by step, and a
-// malformed packet allocates nothing. Unsubscribe does the same with Topics.
+// later ones with no more than that allocate nothing. Decoding checks and
+// stores the filters in one pass while the slice has room; a packet with more
+// filters is checked and counted first and the slice allocated once at its
+// exact size, never grown step by step, so a malformed packet allocates
+// nothing. Unsubscribe does the same with Topics.
 
 // TopicFilter is one subscription request: a topic filter and the maximum QoS
 // the client asks for.
@@ -111,7 +112,42 @@ func (s *Subscribe) decode(body []byte) error {
 	if err != nil {
 		return err
 	}
-	// First pass: check every pair and count them.
+	// One pass into the room the slice has; a packet with more filters than
+	// that goes the counting way.
+	filters := s.Filters[:cap(s.Filters)]
+	k := 0
+	for i := 2; i < len(body); k++ {
+		if len(body)-i < 2 {
+			return errSubscribeCut
+		}
+		end := i + 2 + (int(body[i])<<8 | int(body[i+1]))
+		if end >= len(body) {
+			return errSubscribeCut // the topic runs past the body or has no QoS byte
+		}
+		topic := body[i+2 : end : end]
+		if p := checkTopicFilter(topic); p != textOK {
+			return errSubscribeText[p] // [MQTT-3.8.3-1], [MQTT-4.7.1-2], [MQTT-4.7.1-3]
+		}
+		if body[end] > byte(QoS2) {
+			return errSubscribeQoS // [MQTT-3.8.3-4]
+		}
+		if k == len(filters) {
+			return s.decodeCounting(id, body)
+		}
+		filters[k] = TopicFilter{Topic: topic, QoS: QoS(body[end])}
+		i = end + 1
+	}
+	if k == 0 {
+		return errSubscribeEmpty // [MQTT-3.8.3-3]
+	}
+	s.PacketID, s.Filters = id, filters[:k]
+	return nil
+}
+
+// decodeCounting decodes a SUBSCRIBE with more filters than s.Filters has
+// room for: it checks and counts them, then allocates the slice once, at its
+// exact size, and fills it. A malformed packet allocates nothing.
+func (s *Subscribe) decodeCounting(id uint16, body []byte) error {
 	count := 0
 	for rest := body[2:]; len(rest) > 0; count++ {
 		topic, n, ok := consumeString(rest)
@@ -119,21 +155,17 @@ func (s *Subscribe) decode(body []byte) error {
 			return errSubscribeCut
 		}
 		if p := checkTopicFilter(topic); p != textOK {
-			return errSubscribeText[p] // [MQTT-3.8.3-1], [MQTT-4.7.1-2], [MQTT-4.7.1-3]
+			return errSubscribeText[p]
 		}
 		if rest[n] > byte(QoS2) {
-			return errSubscribeQoS // [MQTT-3.8.3-4]
+			return errSubscribeQoS
 		}
 		rest = rest[n+1:]
 	}
 	if count == 0 {
 		return errSubscribeEmpty // [MQTT-3.8.3-3]
 	}
-	// Second pass: fill the reused slice.
-	if cap(s.Filters) < count {
-		s.Filters = make([]TopicFilter, count)
-	}
-	s.Filters = s.Filters[:count]
+	s.Filters = make([]TopicFilter, count)
 	rest := body[2:]
 	for i := range s.Filters {
 		topic, n, _ := consumeString(rest)
@@ -297,24 +329,50 @@ func (u *Unsubscribe) decode(body []byte) error {
 	if err != nil {
 		return err
 	}
+	topics := u.Topics[:cap(u.Topics)]
+	k := 0
+	for i := 2; i < len(body); k++ {
+		if len(body)-i < 2 {
+			return errUnsubscribeCut // [MQTT-3.10.3-1]
+		}
+		end := i + 2 + (int(body[i])<<8 | int(body[i+1]))
+		if end > len(body) {
+			return errUnsubscribeCut // [MQTT-3.10.3-1]
+		}
+		topic := body[i+2 : end : end]
+		if p := checkTopicFilter(topic); p != textOK {
+			return errUnsubscribeText[p] // [MQTT-3.10.3-1], decision A13
+		}
+		if k == len(topics) {
+			return u.decodeCounting(id, body)
+		}
+		topics[k] = topic
+		i = end
+	}
+	if k == 0 {
+		return errUnsubscribeEmpty // [MQTT-3.10.3-2]
+	}
+	u.PacketID, u.Topics = id, topics[:k]
+	return nil
+}
+
+// decodeCounting is Subscribe.decodeCounting for UNSUBSCRIBE.
+func (u *Unsubscribe) decodeCounting(id uint16, body []byte) error {
 	count := 0
 	for rest := body[2:]; len(rest) > 0; count++ {
 		topic, n, ok := consumeString(rest)
 		if !ok {
-			return errUnsubscribeCut // [MQTT-3.10.3-1]
+			return errUnsubscribeCut
 		}
 		if p := checkTopicFilter(topic); p != textOK {
-			return errUnsubscribeText[p] // [MQTT-3.10.3-1], decision A13
+			return errUnsubscribeText[p]
 		}
 		rest = rest[n:]
 	}
 	if count == 0 {
-		return errUnsubscribeEmpty // [MQTT-3.10.3-2]
+		return errUnsubscribeEmpty
 	}
-	if cap(u.Topics) < count {
-		u.Topics = make([][]byte, count)
-	}
-	u.Topics = u.Topics[:count]
+	u.Topics = make([][]byte, count)
 	rest := body[2:]
 	for i := range u.Topics {
 		topic, n, _ := consumeString(rest)

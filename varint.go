@@ -121,118 +121,128 @@ const (
 const (
 	ones  = 0x0101010101010101
 	highs = 0x8080808080808080
+	low7  = 0x7f7f7f7f7f7f7f7f
+	fill  = 'a' * ones // a byte every kind accepts, for padding a short word
 )
 
-// special reports whether any of the eight bytes in w needs a closer look: a
-// byte that is not ASCII, U+0000, or (unless kind is kindString) '#' or '+'.
-func special(w uint64, kind textKind) bool {
-	if kind == kindString {
-		return ((w-ones)&^w|w)&highs != 0
+// Design note: text is checked in two steps. plainASCII is the cheap first
+// look, three operations per eight bytes: every byte ASCII and at or above a
+// floor below which every byte that can break the rules lies. Most client
+// ids, user names and topic names end there. Whatever it does not clear,
+// including every topic filter, checkExact checks exactly, still eight bytes
+// a step, looking at single bytes only where there is U+0000 or a wildcard,
+// and byte by byte from the first word that is not ASCII.
+
+// Floors for plainASCII: U+0000 is the only ASCII byte a UTF-8 string field
+// forbids; a topic also forbids '#' (0x23) and '+' (0x2B), so below ','
+// (0x2C) lies all that a topic name can break.
+const (
+	floorString = 1
+	floorName   = ','
+)
+
+// plainASCII reports whether every byte of s is ASCII and at least floor,
+// 1 <= floor <= 0x80. For a word w of such bytes, w - floor*ones borrows
+// nowhere and leaves bit 7 of every byte clear; a byte below floor, the
+// lowest one, sets its bit 7, and a byte that is not ASCII has it already.
+func plainASCII(s []byte, floor uint64) bool {
+	k := floor * ones
+	n := len(s)
+	var m uint64
+	switch {
+	case n >= 8:
+		// The last step reads the last eight bytes, overlapping the step
+		// before: a byte checked twice gives the same answer.
+		for i := 0; i < n-8; i += 8 {
+			w := binary.LittleEndian.Uint64(s[i:])
+			m |= w - k | w
+		}
+		w := binary.LittleEndian.Uint64(s[n-8:])
+		m |= w - k | w
+	case n >= 4:
+		w := uint64(binary.LittleEndian.Uint32(s)) | uint64(binary.LittleEndian.Uint32(s[n-4:]))<<32
+		m = w - k | w
+	default:
+		for _, c := range s {
+			m |= uint64(c) - floor | uint64(c)
+		}
+		m &= 0x80
 	}
-	return markSpecial(w)&highs != 0
+	return m&highs == 0
 }
 
-// checkKind checks s against the rules of kind. A first pass reads eight
-// bytes a step and only asks whether anything needs a closer look; strings of
-// plain ASCII, the usual case, end there. U+FEFF, control characters and
-// non-characters are accepted (decisions A9, A10).
-func checkKind(s []byte, kind textKind) textProblem {
-	if len(s) < 8 {
-		if len(s) == 0 && kind != kindString {
-			return textEmpty // [MQTT-4.7.3-1]
-		}
-		_, p := checkBytes(s, 0, len(s), kind)
-		return p
+// checkExact checks s against the rules of kind, exactly, and reports the
+// first problem in s. It reads eight bytes a step and looks at single bytes
+// only where one is U+0000 or a wildcard, or from the first step with a byte
+// that is not ASCII.
+func checkExact(s []byte, kind textKind) textProblem {
+	n := len(s)
+	if n == 0 && kind != kindString {
+		return textEmpty // [MQTT-4.7.3-1]
 	}
-	if kind == kindFilter {
-		return checkWords(s, kind) // filters often hold wildcards: one exact pass
-	}
-	// The last step reads the last eight bytes, overlapping the step before.
-	var marks uint64
-	if kind == kindString {
-		for rest := s; len(rest) > 8; rest = rest[8:] {
-			w := binary.LittleEndian.Uint64(rest)
-			marks |= (w-ones)&^w | w
-		}
-		w := binary.LittleEndian.Uint64(s[len(s)-8:])
-		marks |= (w-ones)&^w | w
-	} else { // kindName
-		for rest := s; len(rest) > 8; rest = rest[8:] {
-			marks |= markSpecial(binary.LittleEndian.Uint64(rest))
-		}
-		marks |= markSpecial(binary.LittleEndian.Uint64(s[len(s)-8:]))
-	}
-	if marks&highs == 0 {
-		return textOK
-	}
-	return checkWords(s, kind)
-}
-
-// markSpecial sets bit 7 of a byte of the result where the byte of w is not
-// ASCII, is 0, or is '#' or '+', and maybe at the byte after such a byte; it
-// never misses one. '#' (0x23) and '+' (0x2B) differ only in bit 3, so
-// clearing it maps both, and no other byte, to 0x23.
-func markSpecial(w uint64) uint64 {
-	wild := w&^(0x08*ones) ^ ('#' * ones)
-	return (w-ones)&^w | w | (wild-ones)&^wild
-}
-
-// checkWords checks s, of eight bytes or more, a step of eight bytes at a
-// time: a step of plain ASCII costs a few instructions, a step with a
-// wildcard or U+0000 in it is checked at exactly those bytes, and a step with
-// a byte that is not ASCII is checked byte by byte.
-func checkWords(s []byte, kind textKind) textProblem {
-	i := 0
-	for i+8 <= len(s) {
-		w := binary.LittleEndian.Uint64(s[i:])
+	for i := 0; i < n; i += 8 {
+		// w holds s[base:base+8]; keep marks the bytes from i on, those not
+		// checked yet.
+		var w uint64
+		base, keep := i, uint64(highs)
 		switch {
-		case !special(w, kind):
-			i += 8
-		case w&highs == 0:
-			if p := checkWord(s, i, w, kind); p != textOK {
-				return p
-			}
-			i += 8
+		case i+8 <= n:
+			w = binary.LittleEndian.Uint64(s[i:])
+		case n >= 8:
+			// The last bytes: read the last eight, overlapping the step
+			// before.
+			base = n - 8
+			w = binary.LittleEndian.Uint64(s[base:])
+			keep <<= uint(i-base) * 8
 		default:
-			var p textProblem
-			if i, p = checkBytes(s, i, i+8, kind); p != textOK {
-				return p
+			// Fewer than eight bytes: pad with a byte every kind accepts.
+			w = fill
+			for j := n - 1; j >= 0; j-- {
+				w = w<<8 | uint64(s[j])
 			}
 		}
-	}
-	if i == len(s) {
-		return textOK
-	}
-	// The last eight bytes, overlapping some already checked: checking an
-	// ASCII byte twice gives the same answer.
-	w := binary.LittleEndian.Uint64(s[len(s)-8:])
-	if !special(w, kind) {
-		return textOK
-	}
-	if w&highs == 0 {
-		return checkWord(s, len(s)-8, w, kind)
-	}
-	_, p := checkBytes(s, i, len(s), kind)
-	return p
-}
-
-// checkWord checks the eight ASCII bytes of w, which stand at s[i:i+8], at
-// each byte that is U+0000 or a wildcard.
-func checkWord(s []byte, i int, w uint64, kind textKind) textProblem {
-	const low7 = 0x7f7f7f7f7f7f7f7f
-	// Without high bits, adding 0x7f to a byte carries into bit 7 unless the
-	// byte is 0, so m has bit 7 set exactly at the bytes that are 0.
-	m := ^(w + low7 | w | low7)
-	if kind != kindString {
-		wild := w&^(0x08*ones) ^ ('#' * ones)
-		m |= ^(wild + low7 | wild | low7)
-	}
-	for ; m != 0; m &= m - 1 {
-		if p := checkASCII(s, i+bits.TrailingZeros64(m)>>3, kind); p != textOK {
+		if w&highs != 0 {
+			// Not ASCII: byte by byte from i, where a character starts,
+			// since every byte before it is ASCII.
+			_, p := checkBytes(s, i, n, kind)
 			return p
+		}
+		for m := specialMarks(w, kind) & keep; m != 0; m &= m - 1 {
+			j := base + bits.TrailingZeros64(m)>>3
+			switch c := s[j]; {
+			case c == 0:
+				return textNUL // [MQTT-1.5.3-2]
+			case kind == kindName:
+				return textWildcard // [MQTT-3.3.2-2], [MQTT-4.7.1-1]
+			case j > 0 && s[j-1] != '/':
+				if c == '#' {
+					return textBadHash // [MQTT-4.7.1-2]
+				}
+				return textBadPlus // [MQTT-4.7.1-3]
+			case c == '#':
+				if j != n-1 {
+					return textBadHash // [MQTT-4.7.1-2] the last level only
+				}
+			case j+1 < n && s[j+1] != '/':
+				return textBadPlus // [MQTT-4.7.1-3] a whole level
+			}
 		}
 	}
 	return textOK
+}
+
+// specialMarks sets bit 7 of each byte of the result where the byte of w, a
+// word of ASCII bytes, is U+0000 or, unless kind is kindString, '#' or '+'.
+func specialMarks(w uint64, kind textKind) uint64 {
+	// Without bit 7, adding 0x7f to a byte carries into bit 7 unless the
+	// byte is 0.
+	m := w + low7
+	if kind != kindString {
+		// '#' (0x23) and '+' (0x2B) differ only in bit 3: clearing it and
+		// XORing with '#' makes both, and no other byte, zero.
+		m &= w&^(0x08*ones) ^ '#'*ones + low7
+	}
+	return highs &^ m
 }
 
 // checkBytes checks s byte by byte from i, which starts a character, to at
@@ -277,15 +287,37 @@ func checkASCII(s []byte, i int, kind textKind) textProblem {
 
 // checkText checks a UTF-8 string field such as a client id or user name:
 // any length, well-formed UTF-8, no U+0000.
-func checkText(s []byte) textProblem { return checkKind(s, kindString) }
+func checkText(s []byte) textProblem {
+	if plainASCII(s, floorString) {
+		return textOK
+	}
+	return checkExact(s, kindString)
+}
 
 // checkTopicName checks a topic name: at least one character, UTF-8 without
 // U+0000, and no wildcard.
-func checkTopicName(s []byte) textProblem { return checkKind(s, kindName) }
+func checkTopicName(s []byte) textProblem {
+	if len(s) > 0 && plainASCII(s, floorName) {
+		return textOK
+	}
+	return checkExact(s, kindName)
+}
 
 // checkTopicFilter checks a topic filter: at least one character, UTF-8
 // without U+0000, and '+' and '#' only where they may stand.
-func checkTopicFilter(s []byte) textProblem { return checkKind(s, kindFilter) }
+func checkTopicFilter(s []byte) textProblem { return checkExact(s, kindFilter) }
+
+// checkKind checks s against the rules of kind. U+FEFF, control characters
+// and non-characters are accepted (decisions A9, A10).
+func checkKind(s []byte, kind textKind) textProblem {
+	switch kind {
+	case kindString:
+		return checkText(s)
+	case kindName:
+		return checkTopicName(s)
+	}
+	return checkTopicFilter(s)
+}
 
 // textErrors builds the errors for one string field of one packet type,
 // indexed by textProblem.
