@@ -38,7 +38,7 @@ func startBroker(t testing.TB, edit func(*config)) (*server, string) {
 		edit(&cfg)
 	}
 	srv := newServer(cfg)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := listen("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}

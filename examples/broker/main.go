@@ -118,13 +118,15 @@ func (srv *server) serve(ln net.Listener) error {
 		srv.conns[c] = struct{}{}
 		srv.wg.Add(1)
 		srv.mu.Unlock()
-		go func() {
-			c.readLoop()
-			srv.mu.Lock()
-			delete(srv.conns, c)
-			srv.mu.Unlock()
-		}()
+		go c.readLoop()
 	}
+}
+
+// forget removes c, which has ended, from the connections shutdown closes.
+func (srv *server) forget(c *conn) {
+	srv.mu.Lock()
+	delete(srv.conns, c)
+	srv.mu.Unlock()
 }
 
 // shutdown stops accepting, closes every connection without publishing
@@ -214,10 +216,7 @@ func main() {
 	if !*quiet {
 		cfg.logger = logger
 	}
-	// MQTT has its own keep-alive; TCP keep-alive is turned on only for
-	// clients that set Keep Alive to 0.
-	lc := net.ListenConfig{KeepAlive: -1}
-	ln, err := lc.Listen(context.Background(), "tcp", *addr)
+	ln, err := listen(*addr)
 	if err != nil {
 		logger.Fatal(err)
 	}
@@ -236,6 +235,14 @@ func main() {
 	}
 	srv.shutdown()
 	logger.Printf("stopped")
+}
+
+// listen listens on addr. MQTT has its own keep-alive, so accepted
+// connections do not get TCP keep-alive (a system call each): connect turns
+// it on only for clients that set Keep Alive to 0.
+func listen(addr string) (net.Listener, error) {
+	lc := net.ListenConfig{KeepAlive: -1}
+	return lc.Listen(context.Background(), "tcp", addr)
 }
 
 // checkConfig rejects settings the broker cannot work with.
