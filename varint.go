@@ -150,7 +150,7 @@ func plainASCII(s []byte, floor uint64) bool {
 	n := len(s)
 	var m uint64
 	switch {
-	case n >= 8:
+	case n > 32:
 		// The last step reads the last eight bytes, overlapping the step
 		// before: a byte checked twice gives the same answer.
 		for i := 0; i < n-8; i += 8 {
@@ -159,6 +159,17 @@ func plainASCII(s []byte, floor uint64) bool {
 		}
 		w := binary.LittleEndian.Uint64(s[n-8:])
 		m |= w - k | w
+	case n >= 16:
+		// Four words, overlapping as needed, cover 16 to 32 bytes.
+		a := binary.LittleEndian.Uint64(s)
+		b := binary.LittleEndian.Uint64(s[8:])
+		c := binary.LittleEndian.Uint64(s[n-16:])
+		d := binary.LittleEndian.Uint64(s[n-8:])
+		m = (a - k | a) | (b - k | b) | (c - k | c) | (d - k | d)
+	case n >= 8:
+		a := binary.LittleEndian.Uint64(s)
+		b := binary.LittleEndian.Uint64(s[n-8:])
+		m = (a - k | a) | (b - k | b)
 	case n >= 4:
 		w := uint64(binary.LittleEndian.Uint32(s)) | uint64(binary.LittleEndian.Uint32(s[n-4:]))<<32
 		m = w - k | w
