@@ -125,7 +125,7 @@ const (
 	fill  = 'a' * ones // a byte every kind accepts, for padding a short word
 )
 
-// Design note: text is checked in two steps. plainASCII is the cheap first
+// Design note: text is checked in two steps. checkPlain takes the cheap first
 // look, three operations per eight bytes: every byte ASCII and at or above a
 // floor below which every byte that can break the rules lies. Most client
 // ids, user names and topic names end there. Whatever it does not clear,
@@ -133,7 +133,7 @@ const (
 // a step, looking at single bytes only where there is U+0000 or a wildcard,
 // and byte by byte from the first word that is not ASCII.
 
-// Floors for plainASCII: U+0000 is the only ASCII byte a UTF-8 string field
+// Floors for checkPlain: U+0000 is the only ASCII byte a UTF-8 string field
 // forbids; a topic also forbids '#' (0x23) and '+' (0x2B), so below ','
 // (0x2C) lies all that a topic name can break.
 const (
@@ -141,11 +141,20 @@ const (
 	floorName   = ','
 )
 
-// plainASCII reports whether every byte of s is ASCII and at least floor,
-// 1 <= floor <= 0x80. For a word w of such bytes, w - floor*ones borrows
-// nowhere and leaves bit 7 of every byte clear; a byte below floor, the
-// lowest one, sets its bit 7, and a byte that is not ASCII has it already.
-func plainASCII(s []byte, floor uint64) bool {
+// floors gives the floor of each kind; kindFilter has none, and checkPlain
+// sends filters straight to checkExact.
+var floors = [...]uint64{kindString: floorString, kindName: floorName, kindFilter: 0}
+
+// checkPlain checks s against the rules of kind, which allow every ASCII
+// byte at or above floor, 1 <= floor <= 0x80. It first asks cheaply whether
+// every byte is such a byte, and if one is not, asks checkExact. For a word w
+// of such bytes, w - floor*ones borrows nowhere and leaves bit 7 of every
+// byte clear; a byte below floor, the lowest one, sets its bit 7, and a byte
+// that is not ASCII has it already.
+func checkPlain(s []byte, floor uint64, kind textKind) textProblem {
+	if kind == kindFilter {
+		return checkExact(s, kind) // filters often hold wildcards: no first look
+	}
 	k := floor * ones
 	n := len(s)
 	var m uint64
@@ -173,13 +182,18 @@ func plainASCII(s []byte, floor uint64) bool {
 	case n >= 4:
 		w := uint64(binary.LittleEndian.Uint32(s)) | uint64(binary.LittleEndian.Uint32(s[n-4:]))<<32
 		m = w - k | w
-	default:
+	case n > 0:
 		for _, c := range s {
 			m |= uint64(c) - floor | uint64(c)
 		}
 		m &= 0x80
+	case kind != kindString:
+		return textEmpty // [MQTT-4.7.3-1]
 	}
-	return m&highs == 0
+	if m&highs == 0 {
+		return textOK
+	}
+	return checkExact(s, kind)
 }
 
 // checkExact checks s against the rules of kind, exactly, and reports the
@@ -298,37 +312,15 @@ func checkASCII(s []byte, i int, kind textKind) textProblem {
 
 // checkText checks a UTF-8 string field such as a client id or user name:
 // any length, well-formed UTF-8, no U+0000.
-func checkText(s []byte) textProblem {
-	if plainASCII(s, floorString) {
-		return textOK
-	}
-	return checkExact(s, kindString)
-}
+func checkText(s []byte) textProblem { return checkPlain(s, floorString, kindString) }
 
 // checkTopicName checks a topic name: at least one character, UTF-8 without
 // U+0000, and no wildcard.
-func checkTopicName(s []byte) textProblem {
-	if len(s) > 0 && plainASCII(s, floorName) {
-		return textOK
-	}
-	return checkExact(s, kindName)
-}
+func checkTopicName(s []byte) textProblem { return checkPlain(s, floorName, kindName) }
 
 // checkTopicFilter checks a topic filter: at least one character, UTF-8
 // without U+0000, and '+' and '#' only where they may stand.
 func checkTopicFilter(s []byte) textProblem { return checkExact(s, kindFilter) }
-
-// checkKind checks s against the rules of kind. U+FEFF, control characters
-// and non-characters are accepted (decisions A9, A10).
-func checkKind(s []byte, kind textKind) textProblem {
-	switch kind {
-	case kindString:
-		return checkText(s)
-	case kindName:
-		return checkTopicName(s)
-	}
-	return checkTopicFilter(s)
-}
 
 // textErrors builds the errors for one string field of one packet type,
 // indexed by textProblem.
@@ -343,13 +335,14 @@ func textErrors(kind error, t Type, field string) (errs [textProblems]*Error) {
 	return errs
 }
 
-// checkEncodedText is checkKind for Append: it also refuses a string too
-// long for its two-byte length prefix.
+// checkEncodedText checks s for Append against the rules of kind, and also
+// refuses a string too long for its two-byte length prefix. U+FEFF, control
+// characters and non-characters are accepted (decisions A9, A10).
 func checkEncodedText(s []byte, kind textKind) textProblem {
 	if len(s) > 65535 {
 		return textTooLong
 	}
-	return checkKind(s, kind)
+	return checkPlain(s, floors[kind], kind)
 }
 
 // sizeFrame returns the size of a packet whose remaining length is remaining.
