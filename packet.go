@@ -243,37 +243,40 @@ type Decoder struct {
 // allocation, except that SUBSCRIBE and UNSUBSCRIBE grow a reused slice the
 // first times they meet more filters than before.
 func (d *Decoder) Decode(b []byte) (p Packet, n int, err error) {
-	var h Header
-	hl := 2 // the fixed header's length
+	var rem, hl int // the remaining length and the fixed header's length
 	if len(b) >= 2 && b[1] < 0x80 {
 		// Most packets have a one-byte remaining length.
-		h = Header{Type: Type(b[0] >> 4), Flags: b[0] & 0x0f, Remaining: int(b[1])}
+		rem, hl = int(b[1]), 2
 	} else if len(b) >= 3 && b[2] < 0x80 && b[2] != 0 {
 		// A PUBLISH of 128 bytes to 16 KiB has a two-byte one.
-		h = Header{Type: Type(b[0] >> 4), Flags: b[0] & 0x0f, Remaining: int(b[1]&0x7f) | int(b[2])<<7}
-		hl = 3
-	} else if h, n, err = peekHeader(b); err != nil {
-		return nil, n, err
+		rem, hl = int(b[1]&0x7f)|int(b[2])<<7, 3
 	} else {
-		hl = n - h.Remaining
+		h, n, err := peekHeader(b)
+		if err != nil {
+			return nil, n, err
+		}
+		rem, hl = h.Remaining, n-h.Remaining
 	}
-	n = hl + h.Remaining
+	n = hl + rem
 	v := 0
 	if d.Version == V31 {
 		v = 1
 	}
 	// One look-up passes a good first byte with a remaining length its type
 	// allows; the MaxSize test is n > MaxSize when MaxSize > 0.
-	if r := headerRanges[v][b[0]]; uint32(h.Remaining)-r.min > r.span || uint(n-1) > uint(d.MaxSize-1) {
-		return nil, n, d.checkHeader(h, n)
+	if r := headerRanges[v][b[0]]; uint32(rem)-r.min > r.span || uint(n-1) > uint(d.MaxSize-1) {
+		return nil, n, d.checkHeader(Header{Type: Type(b[0] >> 4), Flags: b[0] & 0x0f, Remaining: rem}, n)
 	}
 	if len(b) < n {
 		return nil, n, ErrIncomplete
 	}
-	body := b[hl:n]
-	switch h.Type {
+	body := b[:n][hl:]
+	switch Type(b[0] >> 4) {
 	case TypePublish:
-		p, err = &d.publish, d.publish.decode(h.Flags, body)
+		if err := d.publish.decode(b[0]&0x0f, body); err != nil {
+			return nil, n, err
+		}
+		return &d.publish, n, nil
 	case TypePuback:
 		p, err = &d.puback, decodeID(&d.puback.PacketID, TypePuback, body)
 	case TypePubrec:
