@@ -100,31 +100,30 @@ func (p *Publish) Decode(h Header, body []byte) error {
 
 // decode decodes a PUBLISH body whose header flags checkHeader has passed.
 func (p *Publish) decode(flags uint8, body []byte) error {
-	topic, n, ok := consumeString(body)
-	if !ok {
+	if len(body) < 2 {
 		return errPublishTopic // [MQTT-3.3.2-1]
 	}
+	end := 2 + (int(body[0])<<8 | int(body[1])) // the end of the topic name
+	if end > len(body) {
+		return errPublishTopic // [MQTT-3.3.2-1]
+	}
+	topic := body[2:end:end]
 	if t := checkTopicName(topic); t != textOK {
 		return errPublishTopicText[t] // [MQTT-3.3.2-2], [MQTT-4.7.3-1], [MQTT-1.5.3-1]
 	}
-	p.Topic = topic
-	p.Dup = flags&publishDup != 0
-	p.QoS = QoS(flags >> publishQoSShift & 3)
-	p.Retain = flags&publishRetain != 0
-	rest := body[n:]
-	p.PacketID = 0
-	if p.QoS > QoS0 {
-		id, ok := consumeUint16(rest)
-		if !ok {
+	qos := QoS(flags >> publishQoSShift & 3)
+	var id uint16
+	if qos > QoS0 {
+		if len(body)-end < 2 {
 			return errPacketIDMissing[TypePublish] // §3.3.2.2
 		}
-		if id == 0 {
+		if id = uint16(body[end])<<8 | uint16(body[end+1]); id == 0 {
 			return errPacketIDZero[TypePublish] // [MQTT-2.3.1-1]
 		}
-		p.PacketID = id
-		rest = rest[2:]
+		end += 2
 	}
-	p.Payload = rest
+	p.Dup, p.QoS, p.Retain = flags&publishDup != 0, qos, flags&publishRetain != 0
+	p.Topic, p.PacketID, p.Payload = topic, id, body[end:]
 	return nil
 }
 
