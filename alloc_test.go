@@ -2,8 +2,11 @@ package mqttwire
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // The zero-allocation contract: Append into a buffer with room, Decode after
@@ -113,5 +116,45 @@ func TestErrorPathAllocs(t *testing.T) {
 	d.MaxSize = 1024
 	if allocs := testing.AllocsPerRun(100, func() { d.Decode(tooLarge) }); allocs != 0 {
 		t.Errorf("ErrTooLarge: %v allocations", allocs)
+	}
+}
+
+// TestSubscribeReusesFilters decodes SUBSCRIBE packets of varying sizes with
+// one Decoder: the Filters slice grows once to the largest count seen, a
+// malformed packet with more filters than it has room for allocates nothing,
+// and every result is the packet encoded.
+func TestSubscribeReusesFilters(t *testing.T) {
+	subscribe := func(n int) *Subscribe {
+		s := &Subscribe{PacketID: uint16(n)}
+		for i := range n {
+			s.Filters = append(s.Filters, TopicFilter{Topic: []byte{'a', '/', byte('a' + i)}, QoS: QoS(i % 3)})
+		}
+		return s
+	}
+	var d Decoder
+	for _, n := range []int{3, 1, 3, 2} {
+		want := subscribe(n)
+		wire := mustAppend(nil, want)
+		got, _, err := d.Decode(wire)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(Packet(want), got); diff != "" {
+			t.Errorf("%d filters (-want +got):\n%s", n, diff)
+		}
+		if allocs := testing.AllocsPerRun(10, func() { d.Decode(wire) }); allocs != 0 {
+			t.Errorf("%d filters after 3: %v allocations", n, allocs)
+		}
+	}
+	// Five filters, the last with QoS 3: more than the slice has room for.
+	bad := mustAppend(nil, subscribe(5))
+	bad[len(bad)-1] = 3
+	allocs := testing.AllocsPerRun(10, func() {
+		if _, _, err := d.Decode(bad); !errors.Is(err, ErrMalformed) {
+			t.Fatalf("Decode = %v, want ErrMalformed", err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("malformed SUBSCRIBE with 5 filters: %v allocations", allocs)
 	}
 }

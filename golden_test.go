@@ -109,6 +109,12 @@ func TestGolden(t *testing.T) {
 		t.Run(v.name, func(t *testing.T) {
 			d := Decoder{Version: v.version, MaxSize: v.maxSize}
 			p, n, err := d.Decode(v.wire)
+			// A decoder whose reused slices have room decodes alike.
+			warm := warmDecoder(t)
+			warm.Version, warm.MaxSize = v.version, v.maxSize
+			if wp, wn, werr := warm.Decode(v.wire); werr != err || wn != n || !cmp.Equal(wp, p, packetOptions) {
+				t.Errorf("a warm decoder gave %v, %d, %v; a fresh one %v, %d, %v", wp, wn, werr, p, n, err)
+			}
 			if v.expect != "ok" {
 				kind, ok := expectKinds[v.expect]
 				if !ok {
@@ -219,4 +225,24 @@ func fixedHeaderLen(wire []byte) int {
 		n++
 	}
 	return n
+}
+
+// warmDecoder returns a Decoder that has decoded a SUBSCRIBE and an
+// UNSUBSCRIBE with eight filters each, so that its reused slices have room.
+func warmDecoder(t *testing.T) *Decoder {
+	t.Helper()
+	sub := &Subscribe{PacketID: 1}
+	unsub := &Unsubscribe{PacketID: 2}
+	for i := range 8 {
+		topic := []byte{'t', byte('0' + i)}
+		sub.Filters = append(sub.Filters, TopicFilter{Topic: topic, QoS: QoS1})
+		unsub.Topics = append(unsub.Topics, topic)
+	}
+	var d Decoder
+	for _, p := range []Packet{sub, unsub} {
+		if _, _, err := d.Decode(mustAppend(nil, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &d
 }
