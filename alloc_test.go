@@ -99,6 +99,16 @@ func TestErrorPathAllocs(t *testing.T) {
 		&Subscribe{PacketID: 1},
 		&Connect{Version: V311, PasswordFlag: true, CleanSession: true},
 		&Puback{},
+		&Connect{Version: 5, CleanSession: true},
+		&Connect{Version: V311, ClientID: []byte("a\x00b")},
+		&Connack{ReturnCode: 6},
+		&Connack{Version: V31, SessionPresent: true},
+		&Subscribe{PacketID: 1, Filters: []TopicFilter{{Topic: []byte("a/b#")}}},
+		&Subscribe{PacketID: 1, Filters: []TopicFilter{{Topic: []byte("a"), QoS: 3}}},
+		&Suback{PacketID: 1, ReturnCodes: []byte{3}},
+		&Unsubscribe{PacketID: 1},
+		&Unsubscribe{PacketID: 1, Topics: [][]byte{[]byte("a+")}},
+		&Unsuback{},
 	}
 	buf := make([]byte, 0, 64)
 	for _, p := range invalid {
@@ -109,6 +119,23 @@ func TestErrorPathAllocs(t *testing.T) {
 		})
 		if allocs != 0 {
 			t.Errorf("%v.Append error: %v allocations, want 0", p.Type(), allocs)
+		}
+	}
+	// Every invalid golden vector, through a fresh and a warm Decoder.
+	for _, v := range readVectors(t) {
+		if v.expect == "ok" {
+			continue
+		}
+		for _, d := range []*Decoder{{}, warmDecoder(t)} {
+			d.Version, d.MaxSize = v.version, v.maxSize
+			allocs := testing.AllocsPerRun(10, func() {
+				if _, _, err := d.Decode(v.wire); err == nil {
+					t.Fatalf("%s: Decode succeeded", v.name)
+				}
+			})
+			if allocs != 0 {
+				t.Errorf("%s: %v allocations, want 0", v.name, allocs)
+			}
 		}
 	}
 	tooLarge := bytes.Repeat([]byte{0xFF}, 8)
