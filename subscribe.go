@@ -73,6 +73,7 @@ func (s *Subscribe) Append(b []byte) ([]byte, error) {
 	if len(s.Filters) == 0 {
 		return b, errSubscribeEmptyEnc // [MQTT-3.8.3-3]
 	}
+	remaining := 2
 	for i := range s.Filters {
 		f := &s.Filters[i]
 		if p := checkEncodedText(f.Topic, kindFilter); p != textOK {
@@ -81,8 +82,8 @@ func (s *Subscribe) Append(b []byte) ([]byte, error) {
 		if f.QoS > QoS2 {
 			return b, errSubscribeQoSEnc // [MQTT-3.8.3-4]
 		}
+		remaining += sizeString(f.Topic) + 1
 	}
-	remaining := s.remaining()
 	if remaining > MaxRemaining {
 		return b, errTooLargeEncode[TypeSubscribe]
 	}
@@ -295,12 +296,13 @@ func (u *Unsubscribe) Append(b []byte) ([]byte, error) {
 	if len(u.Topics) == 0 {
 		return b, errUnsubscribeEmptyEn // [MQTT-3.10.3-2]
 	}
+	remaining := 2
 	for _, t := range u.Topics {
 		if p := checkEncodedText(t, kindFilter); p != textOK {
 			return b, errUnsubscribeTextEnc[p] // decision A13
 		}
+		remaining += sizeString(t)
 	}
-	remaining := u.remaining()
 	if remaining > MaxRemaining {
 		return b, errTooLargeEncode[TypeUnsubscribe]
 	}

@@ -67,7 +67,8 @@ type conn struct {
 	will       *message
 	willRetain bool
 	keepAlive  time.Duration // 1.5 × the CONNECT's Keep Alive; 0 is off
-	armedAt    time.Time     // when the read deadline was last pushed back
+	lastPacket time.Time     // when the last packet was read, with keep-alive on
+	connectBy  time.Time     // the read deadline for the CONNECT
 	packets    int           // packets read, up to busyAfter
 	busy       bool          // the Reader has its big buffer
 
@@ -163,8 +164,16 @@ func (c *conn) logEnd(reason error) {
 }
 
 // run reads and handles packets until the connection ends, and returns why.
+//
+// The socket has one read deadline, and it is moved only when it passes,
+// never on every packet: it starts as the connect timeout, and once it
+// passes after CONNECT, expired either ends the connection (keep-alive) or
+// moves the deadline to 1.5 × Keep Alive after the last packet. A short
+// connection sets one deadline in all, and a busy one moves it about once
+// per keep-alive period.
 func (c *conn) run() error {
-	c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.connectTimeout))
+	c.connectBy = time.Now().Add(c.srv.cfg.connectTimeout)
+	c.nc.SetReadDeadline(c.connectBy)
 	p, err := c.r.ReadPacket()
 	if err != nil {
 		if errors.Is(err, mqttwire.ErrUnsupportedVersion) {
@@ -181,14 +190,18 @@ func (c *conn) run() error {
 		return err
 	}
 	for {
-		c.armKeepAlive()
 		p, err := c.r.ReadPacket()
-		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			if c.expired() {
 				return errKeepAlive
 			}
+			continue // the Reader keeps what it had buffered and reads on
+		}
+		if err != nil {
 			return err
+		}
+		if c.keepAlive > 0 {
+			c.lastPacket = time.Now()
 		}
 		if err := c.handle(p); err != nil {
 			return err
@@ -211,20 +224,22 @@ func (c *conn) growReader() {
 	c.r, c.busy = r, true
 }
 
-// armKeepAlive pushes the read deadline back. It does so only when an eighth
-// of the keep-alive period has passed since it last did, to spare a system
-// call per packet, and then sets the deadline an eighth further out: the
-// connection closes after between 1.5 and 1.69 keep-alive periods of silence
-// [MQTT-3.1.2-24], never earlier.
-func (c *conn) armKeepAlive() {
+// expired is called when the read deadline has passed after CONNECT. It
+// reports whether the client has sent nothing for 1.5 × Keep Alive, which
+// ends the connection [MQTT-3.1.2-24]. Otherwise it moves the deadline to
+// 1.5 × Keep Alive after the last packet, or clears it when keep-alive is
+// off.
+func (c *conn) expired() bool {
 	if c.keepAlive == 0 {
-		return
+		c.nc.SetReadDeadline(time.Time{})
+		return false
 	}
-	now := time.Now()
-	if now.Sub(c.armedAt) >= c.keepAlive/8 {
-		c.nc.SetReadDeadline(now.Add(c.keepAlive + c.keepAlive/8))
-		c.armedAt = now
+	expiry := c.lastPacket.Add(c.keepAlive)
+	if !time.Now().Before(expiry) {
+		return true
 	}
+	c.nc.SetReadDeadline(expiry)
+	return false
 }
 
 // connect handles the CONNECT: it checks the client id, takes the session
@@ -248,10 +263,16 @@ func (c *conn) connect(p *mqttwire.Connect) error {
 	}
 	c.keepAlive = time.Duration(p.KeepAlive) * 1500 * time.Millisecond
 	if c.keepAlive == 0 {
-		c.nc.SetReadDeadline(time.Time{})
 		// Without MQTT keep-alive, TCP keep-alive finds a vanished peer.
 		if tc, ok := c.nc.(*net.TCPConn); ok {
 			tc.SetKeepAlive(true)
+		}
+	} else {
+		// The connect timeout's deadline stays unless keep-alive runs out
+		// first (see run).
+		c.lastPacket = time.Now()
+		if expiry := c.lastPacket.Add(c.keepAlive); expiry.Before(c.connectBy) {
+			c.nc.SetReadDeadline(expiry)
 		}
 	}
 	s, present := c.srv.attach(c, c.clientID, p.CleanSession)

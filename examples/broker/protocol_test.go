@@ -201,6 +201,38 @@ func TestKeepAlive(t *testing.T) {
 	}
 }
 
+// The connect timeout's read deadline, once it passes after CONNECT, does
+// not end the connection (run moves the deadline only when it passes): a
+// packet cut in two across it is read whole, keep-alive takes over, and a
+// client without keep-alive is never timed out.
+func TestKeepAliveAfterConnectTimeout(t *testing.T) {
+	t.Parallel()
+	const connectTimeout = 200 * time.Millisecond
+	_, addr := startBroker(t, func(c *config) { c.connectTimeout = connectTimeout })
+	off := connect(t, addr, "off", connOpts{}, false)
+	on := connect(t, addr, "on", connOpts{keepAlive: 1}, false)
+
+	// Half a PINGREQ before the connect deadline passes, the rest after it.
+	off.sendHex("C0")
+	time.Sleep(3 * connectTimeout)
+	off.sendHex("00")
+	off.expectHex("D0 00")
+
+	// K = 1: the connection outlives the connect timeout and closes 1.5 s
+	// after its last packet.
+	on.sendHex("C0 00")
+	on.expectHex("D0 00")
+	start := time.Now()
+	on.expectClosed()
+	if d := time.Since(start); d < 1250*time.Millisecond || d > 6*time.Second {
+		t.Errorf("closed after %v, want about 1.5 s", d)
+	}
+
+	// Keep Alive 0: still open.
+	off.sendHex("C0 00")
+	off.expectHex("D0 00")
+}
+
 // [MQTT-3.1.2-8], [MQTT-3.1.2-10], [MQTT-3.1.2-16], [MQTT-3.1.2-17],
 // [MQTT-3.14.4-3]: wills on unclean close, none after DISCONNECT.
 func TestWill(t *testing.T) {
