@@ -239,9 +239,11 @@ func main() {
 
 // listen listens on addr. MQTT has its own keep-alive, so accepted
 // connections do not get TCP keep-alive (a system call each): connect turns
-// it on only for clients that set Keep Alive to 0.
+// it on only for clients that set Keep Alive to 0. Where the system allows
+// it, a connection is accepted only once its first bytes have arrived (see
+// deferAccept).
 func listen(addr string) (net.Listener, error) {
-	lc := net.ListenConfig{KeepAlive: -1}
+	lc := net.ListenConfig{KeepAlive: -1, Control: deferAccept}
 	return lc.Listen(context.Background(), "tcp", addr)
 }
 
