@@ -200,11 +200,13 @@ func (c *conn) run() error {
 		if err != nil {
 			return err
 		}
-		if c.keepAlive > 0 {
-			c.lastPacket = time.Now()
-		}
 		if err := c.handle(p); err != nil {
 			return err
+		}
+		if c.keepAlive > 0 {
+			// Taken after handling, so never earlier than the packet
+			// arrived, and not at all for a DISCONNECT.
+			c.lastPacket = time.Now()
 		}
 		if !c.busy && c.packets < busyAfter {
 			c.packets++
@@ -482,20 +484,25 @@ func (c *conn) startWriter() {
 	if !c.writing {
 		c.writing = true
 		c.srv.wg.Add(1)
-		go c.writeLoop()
+		go c.writer()
 	}
+}
+
+// writer is the writer goroutine.
+func (c *conn) writer() {
+	c.writeLoop()
+	c.srv.wg.Done()
 }
 
 // closeOutbox tells the writer to write what is left and close the socket.
 // When no writer is running it reports true, and the caller must run
-// writeLoop itself.
+// writeLoop itself, in its own goroutine.
 func (c *conn) closeOutbox() (own bool) {
 	c.outMu.Lock()
 	c.outClosed = true
 	pending := c.writing || len(c.out) > 0
 	if !c.writing {
 		c.writing, own = true, true
-		c.srv.wg.Add(1)
 	}
 	c.outMu.Unlock()
 	if pending {
@@ -507,11 +514,10 @@ func (c *conn) closeOutbox() (own bool) {
 	return own
 }
 
-// writeLoop is the writer goroutine: it writes the outbound buffer, whole,
-// until it is empty, then ends; once the outbox is closed it closes the
-// socket.
+// writeLoop writes the outbound buffer, whole, until it is empty, then
+// returns; once the outbox is closed it closes the socket. It runs in the
+// writer goroutine, or in the reader's once that has ended (see end).
 func (c *conn) writeLoop() {
-	defer c.srv.wg.Done()
 	for {
 		c.outMu.Lock()
 		if len(c.out) == 0 {

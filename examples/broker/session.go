@@ -227,7 +227,12 @@ func (s *session) detach(c *conn) {
 // discard ends the session: later deliveries are ignored and its messages
 // are let go.
 func (s *session) discard() {
-	s.srv.trie.removeAll(s)
+	// Only the goroutine that holds the session changes s.subs, and it is
+	// this one (or has finished), so len needs no lock; skipping the trie's
+	// write lock matters to publishers when many clients come and go.
+	if len(s.subs) > 0 {
+		s.srv.trie.removeAll(s)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.discarded = true
