@@ -229,27 +229,11 @@ func checkExact(s []byte, kind textKind) textProblem {
 		if w&highs != 0 {
 			// Not ASCII: byte by byte from i, where a character starts,
 			// since every byte before it is ASCII.
-			_, p := checkBytes(s, i, n, kind)
-			return p
+			return checkBytes(s, i, kind)
 		}
 		for m := specialMarks(w, kind) & keep; m != 0; m &= m - 1 {
-			j := base + bits.TrailingZeros64(m)>>3
-			switch c := s[j]; {
-			case c == 0:
-				return textNUL // [MQTT-1.5.3-2]
-			case kind == kindName:
-				return textWildcard // [MQTT-3.3.2-2], [MQTT-4.7.1-1]
-			case j > 0 && s[j-1] != '/':
-				if c == '#' {
-					return textBadHash // [MQTT-4.7.1-2]
-				}
-				return textBadPlus // [MQTT-4.7.1-3]
-			case c == '#':
-				if j != n-1 {
-					return textBadHash // [MQTT-4.7.1-2] the last level only
-				}
-			case j+1 < n && s[j+1] != '/':
-				return textBadPlus // [MQTT-4.7.1-3] a whole level
+			if p := checkSpecial(s, base+bits.TrailingZeros64(m)>>3, kind); p != textOK {
+				return p
 			}
 		}
 	}
@@ -270,41 +254,48 @@ func specialMarks(w uint64, kind textKind) uint64 {
 	return highs &^ m
 }
 
-// checkBytes checks s byte by byte from i, which starts a character, to at
-// least end, and returns where it stopped: end, or past it when a character
-// runs on.
-func checkBytes(s []byte, i, end int, kind textKind) (int, textProblem) {
-	for i < end {
+// checkBytes checks s byte by byte from i, which starts a character, to the
+// end.
+func checkBytes(s []byte, i int, kind textKind) textProblem {
+	for i < len(s) {
 		c := s[i]
 		if c >= utf8.RuneSelf {
 			r, size := utf8.DecodeRune(s[i:])
 			if r == utf8.RuneError && size == 1 {
-				return i, textBadUTF8 // [MQTT-1.5.3-1]
+				return textBadUTF8 // [MQTT-1.5.3-1]
 			}
 			i += size
 			continue
 		}
 		if c == 0 || c == '#' || c == '+' {
-			if p := checkASCII(s, i, kind); p != textOK {
-				return i, p
+			if p := checkSpecial(s, i, kind); p != textOK {
+				return p
 			}
 		}
 		i++
 	}
-	return i, textOK
+	return textOK
 }
 
-// checkASCII checks the ASCII byte s[i] under the rules of kind.
-func checkASCII(s []byte, i int, kind textKind) textProblem {
+// checkSpecial checks s[i], which is U+0000, '#' or '+', under the rules of
+// kind.
+func checkSpecial(s []byte, i int, kind textKind) textProblem {
 	switch c := s[i]; {
 	case c == 0:
 		return textNUL // [MQTT-1.5.3-2]
-	case c != '#' && c != '+', kind == kindString:
+	case kind == kindString:
 	case kind == kindName:
 		return textWildcard // [MQTT-3.3.2-2], [MQTT-4.7.1-1]
-	case c == '#' && (i != len(s)-1 || (i > 0 && s[i-1] != '/')):
-		return textBadHash // [MQTT-4.7.1-2] the whole filter or the last level
-	case c == '+' && ((i > 0 && s[i-1] != '/') || (i+1 < len(s) && s[i+1] != '/')):
+	case i > 0 && s[i-1] != '/':
+		if c == '#' {
+			return textBadHash // [MQTT-4.7.1-2]
+		}
+		return textBadPlus // [MQTT-4.7.1-3]
+	case c == '#':
+		if i != len(s)-1 {
+			return textBadHash // [MQTT-4.7.1-2] the last level only
+		}
+	case i+1 < len(s) && s[i+1] != '/':
 		return textBadPlus // [MQTT-4.7.1-3] a whole level
 	}
 	return textOK
