@@ -141,19 +141,20 @@ const (
 	floorName   = ','
 )
 
-// floors gives the floor of each kind; kindFilter has none, and checkPlain
-// sends filters straight to checkExact.
-var floors = [...]uint64{kindString: floorString, kindName: floorName, kindFilter: 0}
-
-// checkPlain checks s against the rules of kind, which allow every ASCII
-// byte at or above floor, 1 <= floor <= 0x80. It first asks cheaply whether
-// every byte is such a byte, and if one is not, asks checkExact. For a word w
-// of such bytes, w - floor*ones borrows nowhere and leaves bit 7 of every
-// byte clear; a byte below floor, the lowest one, sets its bit 7, and a byte
-// that is not ASCII has it already.
-func checkPlain(s []byte, floor uint64, kind textKind) textProblem {
-	if kind == kindFilter {
-		return checkExact(s, kind) // filters often hold wildcards: no first look
+// checkPlain checks s against the rules of kind. For a string field or a
+// topic name it first asks cheaply whether every byte is ASCII and at least
+// the kind's floor, and only if one is not asks checkExact; a filter goes to
+// checkExact at once, since filters often hold wildcards. For a word w of
+// such bytes, w - floor*ones borrows nowhere and leaves bit 7 of every byte
+// clear; a byte below floor, the lowest one, sets its bit 7, and a byte that
+// is not ASCII has it already.
+func checkPlain(s []byte, kind textKind) textProblem {
+	floor := uint64(floorString)
+	switch kind {
+	case kindFilter:
+		return checkExact(s, kind)
+	case kindName:
+		floor = floorName
 	}
 	k := floor * ones
 	n := len(s)
@@ -303,11 +304,11 @@ func checkSpecial(s []byte, i int, kind textKind) textProblem {
 
 // checkText checks a UTF-8 string field such as a client id or user name:
 // any length, well-formed UTF-8, no U+0000.
-func checkText(s []byte) textProblem { return checkPlain(s, floorString, kindString) }
+func checkText(s []byte) textProblem { return checkPlain(s, kindString) }
 
 // checkTopicName checks a topic name: at least one character, UTF-8 without
 // U+0000, and no wildcard.
-func checkTopicName(s []byte) textProblem { return checkPlain(s, floorName, kindName) }
+func checkTopicName(s []byte) textProblem { return checkPlain(s, kindName) }
 
 // checkTopicFilter checks a topic filter: at least one character, UTF-8
 // without U+0000, and '+' and '#' only where they may stand.
@@ -333,7 +334,7 @@ func checkEncodedText(s []byte, kind textKind) textProblem {
 	if len(s) > 65535 {
 		return textTooLong
 	}
-	return checkPlain(s, floors[kind], kind)
+	return checkPlain(s, kind)
 }
 
 // sizeFrame returns the size of a packet whose remaining length is remaining.
