@@ -7,11 +7,11 @@ import (
 
 // Design note: a decoded Subscribe keeps its filters in a slice that the
 // Decoder reuses. The first SUBSCRIBE with k filters allocates room for k;
-// later ones with no more than that allocate nothing. Decoding checks and
-// stores the filters in one pass while the slice has room; a packet with more
-// filters is checked and counted first and the slice allocated once at its
-// exact size, never grown step by step, so a malformed packet allocates
-// nothing. Unsubscribe does the same with Topics.
+// later ones with no more than that allocate nothing. Decoding checks every
+// filter in one pass, storing it while the slice has room; a packet with more
+// filters than that gets a slice of its exact size, allocated only once all
+// are checked (never grown step by step, and never for a malformed packet),
+// and a second pass fills it. Unsubscribe does the same with Topics.
 
 // TopicFilter is one subscription request: a topic filter and the maximum QoS
 // the client asks for.
@@ -113,8 +113,7 @@ func (s *Subscribe) decode(body []byte) error {
 	if err != nil {
 		return err
 	}
-	// One pass into the room the slice has; a packet with more filters than
-	// that goes the counting way.
+	// Check every filter, storing it while the reused slice has room.
 	filters := s.Filters[:cap(s.Filters)]
 	k := 0
 	for i := 2; i < len(body); k++ {
@@ -132,48 +131,26 @@ func (s *Subscribe) decode(body []byte) error {
 		if body[end] > byte(QoS2) {
 			return errSubscribeQoS // [MQTT-3.8.3-4]
 		}
-		if k == len(filters) {
-			return s.decodeCounting(id, body)
+		if k < len(filters) {
+			filters[k] = TopicFilter{Topic: topic, QoS: QoS(body[end])}
 		}
-		filters[k] = TopicFilter{Topic: topic, QoS: QoS(body[end])}
 		i = end + 1
 	}
 	if k == 0 {
 		return errSubscribeEmpty // [MQTT-3.8.3-3]
 	}
+	if k > len(filters) {
+		// More filters than room: now that all are checked, allocate the
+		// slice at its exact size and fill it.
+		filters = make([]TopicFilter, k)
+		rest := body[2:]
+		for j := range filters {
+			topic, n, _ := consumeString(rest)
+			filters[j] = TopicFilter{Topic: topic, QoS: QoS(rest[n])}
+			rest = rest[n+1:]
+		}
+	}
 	s.PacketID, s.Filters = id, filters[:k]
-	return nil
-}
-
-// decodeCounting decodes a SUBSCRIBE with more filters than s.Filters has
-// room for: it checks and counts them, then allocates the slice once, at its
-// exact size, and fills it. A malformed packet allocates nothing.
-func (s *Subscribe) decodeCounting(id uint16, body []byte) error {
-	count := 0
-	for rest := body[2:]; len(rest) > 0; count++ {
-		topic, n, ok := consumeString(rest)
-		if !ok || n == len(rest) {
-			return errSubscribeCut
-		}
-		if p := checkTopicFilter(topic); p != textOK {
-			return errSubscribeText[p]
-		}
-		if rest[n] > byte(QoS2) {
-			return errSubscribeQoS
-		}
-		rest = rest[n+1:]
-	}
-	if count == 0 {
-		return errSubscribeEmpty // [MQTT-3.8.3-3]
-	}
-	s.Filters = make([]TopicFilter, count)
-	rest := body[2:]
-	for i := range s.Filters {
-		topic, n, _ := consumeString(rest)
-		s.Filters[i] = TopicFilter{Topic: topic, QoS: QoS(rest[n])}
-		rest = rest[n+1:]
-	}
-	s.PacketID = id
 	return nil
 }
 
@@ -331,6 +308,7 @@ func (u *Unsubscribe) decode(body []byte) error {
 	if err != nil {
 		return err
 	}
+	// As Subscribe.decode: check all, store while there is room.
 	topics := u.Topics[:cap(u.Topics)]
 	k := 0
 	for i := 2; i < len(body); k++ {
@@ -345,43 +323,24 @@ func (u *Unsubscribe) decode(body []byte) error {
 		if p := checkTopicFilter(topic); p != textOK {
 			return errUnsubscribeText[p] // [MQTT-3.10.3-1], decision A13
 		}
-		if k == len(topics) {
-			return u.decodeCounting(id, body)
+		if k < len(topics) {
+			topics[k] = topic
 		}
-		topics[k] = topic
 		i = end
 	}
 	if k == 0 {
 		return errUnsubscribeEmpty // [MQTT-3.10.3-2]
 	}
+	if k > len(topics) {
+		topics = make([][]byte, k)
+		rest := body[2:]
+		for j := range topics {
+			var n int
+			topics[j], n, _ = consumeString(rest)
+			rest = rest[n:]
+		}
+	}
 	u.PacketID, u.Topics = id, topics[:k]
-	return nil
-}
-
-// decodeCounting is Subscribe.decodeCounting for UNSUBSCRIBE.
-func (u *Unsubscribe) decodeCounting(id uint16, body []byte) error {
-	count := 0
-	for rest := body[2:]; len(rest) > 0; count++ {
-		topic, n, ok := consumeString(rest)
-		if !ok {
-			return errUnsubscribeCut
-		}
-		if p := checkTopicFilter(topic); p != textOK {
-			return errUnsubscribeText[p]
-		}
-		rest = rest[n:]
-	}
-	if count == 0 {
-		return errUnsubscribeEmpty
-	}
-	u.Topics = make([][]byte, count)
-	rest := body[2:]
-	for i := range u.Topics {
-		topic, n, _ := consumeString(rest)
-		u.Topics[i] = topic
-		rest = rest[n:]
-	}
-	u.PacketID = id
 	return nil
 }
 
