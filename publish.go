@@ -43,34 +43,35 @@ func (p *Publish) remaining() int {
 // Size returns the encoded length of p.
 func (p *Publish) Size() int { return sizeFrame(p.remaining()) }
 
-// validate reports the first field of p that has no valid encoding.
-func (p *Publish) validate() error {
+// validate reports the first field of p that has no valid encoding, or else
+// the remaining length of the encoding.
+func (p *Publish) validate() (remaining int, err error) {
 	switch {
 	case p.QoS > QoS2:
-		return errPublishQoSEnc // [MQTT-3.3.1-4]
+		return 0, errPublishQoSEnc // [MQTT-3.3.1-4]
 	case p.QoS == QoS0 && p.Dup:
-		return errPublishDupEnc // [MQTT-3.3.1-2]
+		return 0, errPublishDupEnc // [MQTT-3.3.1-2]
 	case p.QoS == QoS0 && p.PacketID != 0:
-		return errPublishIDQoS0Enc // [MQTT-2.3.1-5]
+		return 0, errPublishIDQoS0Enc // [MQTT-2.3.1-5]
 	case p.QoS > QoS0 && p.PacketID == 0:
-		return errPacketIDZeroEnc[TypePublish] // [MQTT-2.3.1-1]
+		return 0, errPacketIDZeroEnc[TypePublish] // [MQTT-2.3.1-1]
 	}
 	if t := checkEncodedText(p.Topic, kindName); t != textOK {
-		return errPublishTopicEnc[t]
+		return 0, errPublishTopicEnc[t]
 	}
-	if p.remaining() > MaxRemaining {
-		return errTooLargeEncode[TypePublish]
+	if remaining = p.remaining(); remaining > MaxRemaining {
+		return 0, errTooLargeEncode[TypePublish]
 	}
-	return nil
+	return remaining, nil
 }
 
 // Append validates p and appends its encoding to b. It does no allocation
 // when cap(b)-len(b) >= p.Size().
 func (p *Publish) Append(b []byte) ([]byte, error) {
-	if err := p.validate(); err != nil {
+	remaining, err := p.validate()
+	if err != nil {
 		return b, err
 	}
-	remaining := p.remaining()
 	b = grow(b, sizeFrame(remaining))
 	first := byte(TypePublish)<<4 | byte(p.QoS)<<publishQoSShift
 	if p.Dup {
