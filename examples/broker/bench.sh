@@ -83,16 +83,33 @@ pids+=("$theirs_pid")
 waitport "$ours"
 waitport "$theirs"
 
-# measure SCENARIO PORT [ARGS...] prints the scenario's number.
+# cputicks PID prints the CPU time, user and system, that process PID has
+# used, in clock ticks.
+cputicks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+
+# measure SCENARIO PORT [ARGS...] prints the scenario's number. For connect it
+# also appends the broker's CPU time per connection, in microseconds, to
+# $tmp/cpu-mqttwire or $tmp/cpu-mosquitto.
 measure() {
-	local scenario=$1 port=$2
+	local scenario=$1 port=$2 out before after
 	shift 2
-	local who=mqttwire
+	local who=mqttwire pid=$ours_pid
 	if [ "$port" = "$theirs" ]; then
-		who=mosquitto
+		who=mosquitto pid=$theirs_pid
 	fi
-	"$tmp/loadgen" -addr "127.0.0.1:$port" -scenario "$scenario" -duration "$duration" "$@" |
-		sed "s/^/$who: /" | tee -a "$tmp/raw.txt" | awk '{print $3}'
+	before=$(cputicks "$pid")
+	out=$("$tmp/loadgen" -addr "127.0.0.1:$port" -scenario "$scenario" -duration "$duration" "$@")
+	after=$(cputicks "$pid")
+	if [ "$scenario" = connect ]; then
+		# loadgen prints "connect R conn/s (N in T, W workers)".
+		local n
+		n=$(awk '{ sub(/^\(/, "", $4); print $4 }' <<<"$out")
+		awk -v t=$((after - before)) -v hz="$hz" -v n="$n" 'BEGIN { printf "%.1f\n", t * 1e6 / hz / n }' >>"$tmp/cpu-$who"
+		out="$out; broker CPU $(tail -1 "$tmp/cpu-$who") µs/conn"
+	fi
+	echo "$who: $out" >>"$tmp/raw.txt"
+	awk '{ print $2 }' <<<"$out"
 }
 
 # median prints the median of its arguments.
@@ -124,6 +141,13 @@ compare() {
 		fi
 	done
 	row "$name" "$unit" "$(median "${a[@]}")" "$(median "${b[@]}")"
+	if [ "$scenario" = connect ]; then
+		# mapfile: the per-round figures measure wrote, one a line.
+		mapfile -t a <"$tmp/cpu-mqttwire"
+		mapfile -t b <"$tmp/cpu-mosquitto"
+		row "… broker CPU time per connection (user + system; lower is better)" "µs" "$(median "${a[@]}")" "$(median "${b[@]}")"
+		rm "$tmp/cpu-mqttwire" "$tmp/cpu-mosquitto"
+	fi
 }
 
 # Memory first, while both brokers are fresh.
