@@ -144,6 +144,36 @@ func TestSlowSubscriber(t *testing.T) {
 	}
 }
 
+// A session's queue that never empties, because messages come in as fast as
+// the subscriber acknowledges them, keeps a slice sized to its backlog, not
+// to every message that ever passed through it.
+func TestQueueBacklogBounded(t *testing.T) {
+	t.Parallel()
+	const maxQueued = 10
+	srv, addr := startBroker(t, func(c *config) { c.maxInflight, c.maxQueued = 1, maxQueued })
+	s := connect(t, addr, "s", connOpts{}, false)
+	s.subscribe("a", 1, 1)
+	p := connect(t, addr, "p", connOpts{}, false)
+	for i := range 5 { // one in flight, four queued
+		p.publish("a", fmt.Sprint(i), 1, false)
+	}
+	for i := range 1000 {
+		p.publish("a", fmt.Sprint(i+5), 1, false)
+		m := s.expectPublish()
+		if m.Payload != fmt.Sprint(i) {
+			t.Fatalf("got %v, want payload %d", m, i)
+		}
+		s.send(&mqttwire.Puback{PacketID: m.PacketID})
+	}
+	sess := sessionOf(srv, "s")
+	sess.mu.Lock()
+	size, waiting := cap(sess.queue), sess.waiting()
+	sess.mu.Unlock()
+	if size > 4*maxQueued {
+		t.Errorf("queue slice holds %d slots for %d waiting messages", size, waiting)
+	}
+}
+
 // Thousands of connects and disconnects leave no goroutine and no session
 // behind.
 func TestNoLeak(t *testing.T) {

@@ -90,8 +90,14 @@ func (s *session) deliver(m *message, qos mqttwire.QoS, retain bool) {
 		s.dropped++
 		return
 	}
-	if s.head > 0 && s.head == len(s.queue) {
-		s.queue, s.head = s.queue[:0], 0
+	// The messages sent from the queue leave dead slots at its front; move
+	// the waiting ones down before append would grow the slice, when at
+	// least half of it is dead, or a backlog that never empties would grow
+	// it with every message.
+	if s.head > 0 && (s.head == len(s.queue) || len(s.queue) == cap(s.queue) && s.head >= len(s.queue)/2) {
+		n := copy(s.queue, s.queue[s.head:])
+		clear(s.queue[n:])
+		s.queue, s.head = s.queue[:n], 0
 	}
 	s.queue = append(s.queue, queued{msg: m, qos: qos, retain: retain})
 }
