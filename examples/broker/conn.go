@@ -35,6 +35,7 @@ var (
 	errShutdown     = errors.New("broker shutting down")
 	errKeepAlive    = errors.New("keep-alive timeout [MQTT-3.1.2-24]")
 	errRefused      = errors.New("CONNECT refused")
+	errNotReading   = errors.New("client does not read: outbound buffer over its bound")
 )
 
 // flushTimeout bounds the final write to a connection that is closing.
@@ -441,10 +442,24 @@ func (c *conn) writePublish(f *flight, dup bool) {
 	c.outMu.Unlock()
 }
 
+// unread reports whether the outbound buffer holds more than deliveries can
+// put there, -max-buffer (or one packet) of QoS 0 and a window of QoS 1 and 2
+// packets: the rest are answers to the client's own packets that it does not
+// read. It then closes the connection, so that such a client cannot make the
+// buffer grow without bound. outMu is held.
+func (c *conn) unread() bool {
+	cfg := &c.srv.cfg
+	if len(c.out) <= cfg.maxBuffer+(cfg.maxInflight+1)*cfg.maxPacket {
+		return false
+	}
+	c.kick(errNotReading)
+	return true
+}
+
 // writeAck appends a packet that carries only a packet id.
 func (c *conn) writeAck(t mqttwire.Type, id uint16) {
 	c.outMu.Lock()
-	if !c.outClosed {
+	if !c.outClosed && !c.unread() {
 		c.startWriter()
 		switch t {
 		case mqttwire.TypePuback:
@@ -466,7 +481,7 @@ func (c *conn) writeAck(t mqttwire.Type, id uint16) {
 func (c *conn) writePacket(p mqttwire.Packet) {
 	c.outMu.Lock()
 	defer c.outMu.Unlock()
-	if c.outClosed {
+	if c.outClosed || c.unread() {
 		return
 	}
 	c.startWriter()

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"runtime"
 	"strings"
@@ -173,6 +175,68 @@ func TestQueueBacklogBounded(t *testing.T) {
 		t.Errorf("queue slice holds %d slots for %d waiting messages", size, waiting)
 	}
 }
+
+// A client that sends and never reads cannot grow its outbound buffer without
+// bound with the answers to its own packets: once the buffer holds more than
+// deliveries may put there, the broker closes the connection. The client is
+// one end of a net.Pipe, whose Write blocks until the other end reads, so no
+// socket buffer hides the growth.
+func TestClientThatNeverReads(t *testing.T) {
+	t.Parallel()
+	cfg := defaultConfig()
+	cfg.maxBuffer, cfg.maxInflight, cfg.maxPacket = 1024, 1, 64
+	if testing.Verbose() {
+		cfg.logger = newTestLogger(t)
+	}
+	srv := newServer(cfg)
+	ln := &pipeListener{conns: make(chan net.Conn), closed: make(chan struct{})}
+	go srv.serve(ln)
+	t.Cleanup(srv.shutdown)
+	client, server := net.Pipe()
+	defer client.Close()
+	ln.conns <- server
+	c := &testClient{t: t, nc: client, r: mqttwire.NewReader(client)}
+	c.send(connOpts{}.connect("c"))
+	c.expectHex("20 02 00 00")
+	pings := bytes.Repeat([]byte{0xC0, 0x00}, 1024)
+	for range 64 { // 64 K PINGREQ, and never a PINGRESP read
+		client.SetWriteDeadline(time.Now().Add(waitLong))
+		if _, err := client.Write(pings); err != nil {
+			if !isClosed(err) && !errors.Is(err, io.ErrClosedPipe) {
+				t.Fatalf("want the connection closed, got %v", err)
+			}
+			return
+		}
+	}
+	sess := sessionOf(srv, "c")
+	b := sess.conn.Load()
+	b.outMu.Lock()
+	buffered := len(b.out)
+	b.outMu.Unlock()
+	t.Fatalf("still open with %d bytes buffered", buffered)
+}
+
+// pipeListener accepts the connections sent on conns.
+type pipeListener struct {
+	conns  chan net.Conn
+	closed chan struct{}
+}
+
+func (l *pipeListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *pipeListener) Close() error {
+	close(l.closed)
+	return nil
+}
+
+func (l *pipeListener) Addr() net.Addr { return &net.UnixAddr{Name: "pipe", Net: "pipe"} }
 
 // Thousands of connects and disconnects leave no goroutine and no session
 // behind.
