@@ -186,11 +186,32 @@ func TestGolden(t *testing.T) {
 			if diff := cmp.Diff(p, p2, packetOptions); diff != "" && v.canonical {
 				t.Errorf("re-decoded packet (-first +second):\n%s", diff)
 			}
-			// Trailing bytes are left alone.
+			// Trailing bytes are left alone, also by appending to a decoded
+			// field: no byte slice reaches past the packet.
 			long := append(append([]byte{}, v.wire...), 0xC0, 0x00, 0xFF)
 			d3 := Decoder{Version: v.version}
-			if _, n, err := d3.Decode(long); err != nil || n != len(v.wire) {
+			p3, n, err := d3.Decode(long)
+			if err != nil || n != len(v.wire) {
 				t.Errorf("with trailing bytes: n = %d, err = %v; want %d, nil", n, err, len(v.wire))
+			} else {
+				for _, field := range byteFields(p3) {
+					_ = append(field, 0xAA, 0xAA, 0xAA)
+				}
+				if tail := long[n:]; !bytes.Equal(tail, []byte{0xC0, 0x00, 0xFF}) {
+					t.Errorf("appending to a decoded field changed the bytes after the packet to % X", tail)
+				}
+				// The same through the packet's Decode method, given a body
+				// longer than the remaining length.
+				h, _, _ := Peek(v.wire)
+				hl := len(v.wire) - h.Remaining
+				if err := p3.Decode(h, long[hl:]); err == nil {
+					for _, field := range byteFields(p3) {
+						_ = append(field, 0xAA, 0xAA, 0xAA)
+					}
+					if tail := long[n:]; !bytes.Equal(tail, []byte{0xC0, 0x00, 0xFF}) {
+						t.Errorf("appending to a field from %v.Decode changed the bytes after the packet to % X", h.Type, tail)
+					}
+				}
 			}
 			// Every strict prefix is incomplete, and says how much is missing.
 			for i := 0; i < len(v.wire); i++ {
@@ -216,6 +237,27 @@ func TestGolden(t *testing.T) {
 			t.Errorf("goldenPackets[%q] has no valid vector", name)
 		}
 	}
+}
+
+// byteFields returns every byte-slice field of p.
+func byteFields(p Packet) [][]byte {
+	switch p := p.(type) {
+	case *Connect:
+		return [][]byte{p.ClientID, p.WillTopic, p.WillMessage, p.Username, p.Password}
+	case *Publish:
+		return [][]byte{p.Topic, p.Payload}
+	case *Subscribe:
+		var fs [][]byte
+		for _, f := range p.Filters {
+			fs = append(fs, f.Topic)
+		}
+		return fs
+	case *Suback:
+		return [][]byte{p.ReturnCodes}
+	case *Unsubscribe:
+		return p.Topics
+	}
+	return nil
 }
 
 // fixedHeaderLen returns the length of the fixed header of a whole packet.

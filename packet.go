@@ -198,8 +198,10 @@ func ScanPackets(data []byte, atEOF bool) (advance int, token []byte, err error)
 // Decoder decodes packets without allocating: it owns one value of each
 // packet type and reuses it. A returned Packet and every byte slice in it
 // alias b and the Decoder: they are valid until the next Decode, and only
-// while b is unchanged. A Decoder must not be copied after first use, nor
-// used from two goroutines at once.
+// while b is unchanged. Each byte slice's capacity ends with its field, so
+// appending to one copies it and never overwrites the bytes after it. A
+// Decoder must not be copied after first use, nor used from two goroutines at
+// once.
 type Decoder struct {
 	// MaxSize is the largest packet accepted, in bytes, fixed header
 	// included; 0 means the protocol maximum. A bigger packet fails with
@@ -270,7 +272,7 @@ func (d *Decoder) Decode(b []byte) (p Packet, n int, err error) {
 	if len(b) < n {
 		return nil, n, ErrIncomplete
 	}
-	body := b[:n][hl:]
+	body := b[hl:n:n] // capacity n: no decoded field reaches past the packet
 	switch Type(b[0] >> 4) {
 	case TypePublish:
 		if err := d.publish.decode(b[0]&0x0f, body); err != nil {
@@ -398,7 +400,8 @@ func checkHeader(h Header, v Version) error {
 }
 
 // decodeHeader checks the fixed header handed to a packet's Decode method
-// under the 3.1.1 rules and returns the body to decode.
+// under the 3.1.1 rules and returns the body to decode, cut to h.Remaining
+// bytes and to that capacity, so that no decoded field reaches past it.
 func decodeHeader(t Type, h Header, body []byte) ([]byte, error) {
 	if h.Type != t {
 		return nil, errWrongType[t]
@@ -409,7 +412,7 @@ func decodeHeader(t Type, h Header, body []byte) ([]byte, error) {
 	if h.Remaining < 0 || len(body) < h.Remaining {
 		return nil, ErrIncomplete
 	}
-	return body[:h.Remaining], nil
+	return body[:h.Remaining:h.Remaining], nil
 }
 
 // Errors of the fixed header and of framing, shared by every packet type.
