@@ -548,7 +548,7 @@ func TestServerPacketsFromClient(t *testing.T) {
 
 // [MQTT-4.4.0-1], [MQTT-4.6.0-1] to [MQTT-4.6.0-3]: on a persistent
 // reconnect, unacknowledged PUBLISH packets are re-sent with DUP and their
-// ids, and PUBREL where PUBREC had arrived, in the original order.
+// ids, in the original order, then PUBREL where PUBREC had arrived.
 func TestRedelivery(t *testing.T) {
 	t.Parallel()
 	_, addr := startBroker(t, nil)
@@ -571,12 +571,12 @@ func TestRedelivery(t *testing.T) {
 	if want := (msg{"a", "1", 1, false, true, first[0].PacketID}); m != want {
 		t.Fatalf("got %v, want %v", m, want)
 	}
-	if rel := s.expect(mqttwire.TypePubrel).(*mqttwire.Pubrel); rel.PacketID != first[1].PacketID {
-		t.Fatalf("PUBREL id %d, want %d", rel.PacketID, first[1].PacketID)
-	}
 	m = s.expectPublish()
 	if want := (msg{"a", "3", 1, false, true, first[2].PacketID}); m != want {
 		t.Fatalf("got %v, want %v", m, want)
+	}
+	if rel := s.expect(mqttwire.TypePubrel).(*mqttwire.Pubrel); rel.PacketID != first[1].PacketID {
+		t.Fatalf("PUBREL id %d, want %d", rel.PacketID, first[1].PacketID)
 	}
 	s.send(&mqttwire.Puback{PacketID: first[0].PacketID})
 	s.send(&mqttwire.Pubcomp{PacketID: first[1].PacketID})
@@ -585,6 +585,36 @@ func TestRedelivery(t *testing.T) {
 	s.disconnect()
 	s = connect(t, addr, "s", connOpts{persistent: true}, true)
 	s.expectNothing() // everything was acknowledged
+}
+
+// [MQTT-4.6.0-3]: on a persistent reconnect, PUBREL packets are re-sent in the
+// order the PUBRECs were received, which need not be the order of the
+// PUBLISH packets.
+func TestRedeliveryPubrelOrder(t *testing.T) {
+	t.Parallel()
+	_, addr := startBroker(t, nil)
+	s := connect(t, addr, "s", connOpts{persistent: true}, false)
+	s.subscribe("a", 2, 2)
+	p := connect(t, addr, "p", connOpts{}, false)
+	p.publish("a", "1", 2, false)
+	p.publish("a", "2", 2, false)
+	first, second := s.expectPublish(), s.expectPublish()
+	for _, id := range []uint16{second.PacketID, first.PacketID} {
+		s.send(&mqttwire.Pubrec{PacketID: id})
+		if rel := s.expect(mqttwire.TypePubrel).(*mqttwire.Pubrel); rel.PacketID != id {
+			t.Fatalf("PUBREL id %d, want %d", rel.PacketID, id)
+		}
+	}
+	s.nc.Close() // no PUBCOMP
+
+	s = connect(t, addr, "s", connOpts{persistent: true}, true)
+	for _, id := range []uint16{second.PacketID, first.PacketID} {
+		if rel := s.expect(mqttwire.TypePubrel).(*mqttwire.Pubrel); rel.PacketID != id {
+			t.Fatalf("re-sent PUBREL id %d, want %d (PUBREC order)", rel.PacketID, id)
+		}
+		s.send(&mqttwire.Pubcomp{PacketID: id})
+	}
+	s.expectNothing()
 }
 
 // Offline QoS 1 and 2 messages are kept up to -max-queued, in order; QoS 0

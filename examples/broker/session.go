@@ -12,7 +12,8 @@ import (
 // connection (CleanSession 0): its subscriptions, its outbound QoS 1 and 2
 // messages, and the inbound QoS 2 ids awaiting PUBREL. Outbound QoS 1 and 2
 // messages are either in flight (sent, not yet acknowledged; at most
-// maxInflight of them, in the order they were sent) or queued behind the
+// maxInflight of them, in the order they were sent, but those awaiting
+// PUBCOMP move to the end as their PUBREC arrives) or queued behind the
 // window (at most maxQueued, also while the client is offline). QoS 0
 // messages never wait in the session: they go straight into the connection's
 // outbound buffer or are dropped.
@@ -165,9 +166,14 @@ func (s *session) puback(c *conn, id uint16) {
 func (s *session) pubrec(c *conn, id uint16) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if i := s.find(id); i >= 0 && s.inflight[i].qos == mqttwire.QoS2 {
-		s.inflight[i].released = true
-		s.inflight[i].msg = nil // never sent again once PUBREL is out
+	if i := s.find(id); i >= 0 && s.inflight[i].qos == mqttwire.QoS2 && !s.inflight[i].released {
+		f := s.inflight[i]
+		f.released = true
+		f.msg = nil // never sent again once PUBREL is out
+		// Moved to the end, so that resume re-sends PUBREL in the order the
+		// PUBRECs came in [MQTT-4.6.0-3]; the PUBLISH packets still in
+		// flight keep their order.
+		s.inflight = append(slices.Delete(s.inflight, i, i+1), f)
 	}
 	c.writeAck(mqttwire.TypePubrel, id)
 }
@@ -204,9 +210,10 @@ func (s *session) release(id uint16) {
 }
 
 // resume attaches c, whose CONNACK is already written, and re-sends what is
-// in flight, in the original order with the original ids: PUBLISH with DUP
-// set, or PUBREL where PUBREC had arrived [MQTT-4.4.0-1]. Then it sends what
-// was queued.
+// in flight with the original ids [MQTT-4.4.0-1]: PUBLISH with DUP set, in
+// the order they were first sent [MQTT-4.6.0-1], and PUBREL where PUBREC had
+// arrived, in the order the PUBRECs came in [MQTT-4.6.0-3]. Then it sends
+// what was queued.
 func (s *session) resume(c *conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
