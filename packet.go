@@ -272,7 +272,7 @@ func (d *Decoder) Decode(b []byte) (p Packet, n int, err error) {
 	if len(b) < n {
 		return nil, n, ErrIncomplete
 	}
-	body := b[hl:n:n] // capacity n: no decoded field reaches past the packet
+	body := b[hl:n:n] // capped at the packet's end: no decoded field reaches past it
 	switch Type(b[0] >> 4) {
 	case TypePublish:
 		if err := d.publish.decode(b[0]&0x0f, body); err != nil {
