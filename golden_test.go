@@ -129,6 +129,17 @@ func TestGolden(t *testing.T) {
 				if v.rule != "" && !strings.Contains(err.Error(), v.rule) {
 					t.Errorf("error %q does not name %q", err, v.rule)
 				}
+				// The error names the packet type of the first byte, unless
+				// that type is reserved.
+				if e := (*Error)(nil); errors.As(err, &e) {
+					want := Type(v.wire[0] >> 4)
+					if reservedType(v.wire[0]) {
+						want = 0
+					}
+					if e.Packet() != want || want != 0 && !strings.Contains(err.Error(), want.String()+": ") {
+						t.Errorf("error %q names packet %v, want %v", err, e.Packet(), want)
+					}
+				}
 				if kind == ErrMalformed || kind == ErrTooLarge || kind == ErrUnsupportedVersion {
 					if n != 0 && n != len(v.wire) {
 						t.Errorf("n = %d for a malformed frame of %d bytes", n, len(v.wire))

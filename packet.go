@@ -155,7 +155,7 @@ func peekHeader(b []byte) (h Header, size int, err error) {
 		size = 2 + h.Remaining
 	} else {
 		var n int
-		h.Remaining, n, err = consumeVarint(b[1:])
+		h.Remaining, n, err = consumeVarint(b[1:], h.Type)
 		switch {
 		case err == ErrIncomplete:
 			return h, len(b) + 1, err
@@ -418,8 +418,8 @@ func decodeHeader(t Type, h Header, body []byte) ([]byte, error) {
 // Errors of the fixed header and of framing, shared by every packet type.
 var (
 	errReservedType     = malformed(0, "", "reserved packet type 0 or 15 (§2.2.1)")
-	errLengthTooLong    = malformed(0, "", "remaining length longer than 4 bytes (§2.2.3)")
-	errLengthNotMinimal = malformed(0, "", "non-canonical remaining length (§2.2.3; decision A1)")
+	errLengthTooLong    = lengthErrors("remaining length longer than 4 bytes (§2.2.3)")
+	errLengthNotMinimal = lengthErrors("non-canonical remaining length (§2.2.3; decision A1)")
 	errTooLarge         = perType(ErrTooLarge, "", "packet larger than the decoder's MaxSize")
 	errTooLargeEncode   = perType(ErrInvalid, "", "remaining length over 268,435,455 bytes (§2.2.3)")
 
@@ -512,6 +512,17 @@ func newError(kind error, t Type, rule, text string) *Error {
 func malformed(t Type, rule, text string) *Error { return newError(ErrMalformed, t, rule, text) }
 func invalid(t Type, rule, text string) *Error   { return newError(ErrInvalid, t, rule, text) }
 
+// lengthErrors builds the errors of a bad remaining length, indexed by the
+// type nibble of the first byte: the remaining length comes before any other
+// check, so the error names the type the first byte gives, and none for the
+// reserved types 0 and 15.
+func lengthErrors(text string) [16]*Error {
+	errs := perType(ErrMalformed, "", text)
+	errs[0] = malformed(0, "", text)
+	errs[15] = errs[0]
+	return errs
+}
+
 // perType builds one error for each packet type from the same rule and text.
 func perType(kind error, rule, text string) (errs [16]*Error) {
 	for t := TypeConnect; t <= TypeDisconnect; t++ {
@@ -528,7 +539,7 @@ func (e *Error) Error() string { return e.msg }
 func (e *Error) Unwrap() error { return e.kind }
 
 // Packet returns the type of the packet that broke the rule, or 0 when the
-// fixed header is at fault before its type is known to be valid.
+// first byte names a reserved type (0 or 15).
 func (e *Error) Packet() Type { return e.packet }
 
 // Rule returns the MQTT 3.1.1 statement ID of the rule, such as

@@ -132,8 +132,8 @@ func TestPeek(t *testing.T) {
 		{[]byte{0xC0, 0x80, 0x80, 0x80}, result{Header{TypePingreq, 0, 0}, 5, ErrIncomplete}},
 		{[]byte{0xC0, 0x00, 0xFF}, result{Header{TypePingreq, 0, 0}, 2, nil}},
 		{[]byte{0x30, 0xFF, 0xFF, 0xFF, 0x7F}, result{Header{TypePublish, 0, MaxRemaining}, MaxRemaining + 5, ErrIncomplete}},
-		{[]byte{0xC0, 0x80, 0x80, 0x80, 0x80}, result{Header{TypePingreq, 0, 0}, 0, errLengthTooLong}},
-		{[]byte{0xC0, 0x80, 0x00}, result{Header{TypePingreq, 0, 0}, 0, errLengthNotMinimal}},
+		{[]byte{0xC0, 0x80, 0x80, 0x80, 0x80}, result{Header{TypePingreq, 0, 0}, 0, errLengthTooLong[TypePingreq]}},
+		{[]byte{0xC0, 0x80, 0x00}, result{Header{TypePingreq, 0, 0}, 0, errLengthNotMinimal[TypePingreq]}},
 		{[]byte{0x00}, result{Size: 2, Err: ErrIncomplete}}, // the type is judged with the whole header
 		{[]byte{0x00, 0x80, 0x01}, result{Header{0, 0, 128}, 131, errReservedType}},
 		{[]byte{0xF0, 0x00}, result{Header{15, 0, 0}, 2, errReservedType}},
@@ -154,12 +154,12 @@ func TestVarint(t *testing.T) {
 		if len(b) != sizeVarint(v) {
 			t.Errorf("appendVarint(%d) wrote %d bytes, sizeVarint says %d", v, len(b), sizeVarint(v))
 		}
-		got, n, err := consumeVarint(b)
+		got, n, err := consumeVarint(b, TypePublish)
 		if got != v || n != len(b) || err != nil {
 			t.Errorf("consumeVarint(% X) = %d, %d, %v; want %d", b, got, n, err, v)
 		}
 		for i := range b {
-			if _, _, err := consumeVarint(b[:i]); err != ErrIncomplete {
+			if _, _, err := consumeVarint(b[:i], TypePublish); err != ErrIncomplete {
 				t.Errorf("consumeVarint(% X) = %v, want ErrIncomplete", b[:i], err)
 			}
 		}

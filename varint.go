@@ -38,11 +38,11 @@ func appendVarint(b []byte, v int) []byte {
 	return append(b, byte(v))
 }
 
-// consumeVarint reads a remaining length from the start of b. It returns
-// ErrIncomplete while the encoding is cut short, and a malformed error when a
-// fourth byte still has its continuation bit set or when the encoding is
-// longer than the shortest one (decision A1).
-func consumeVarint(b []byte) (v, n int, err error) {
+// consumeVarint reads the remaining length of a packet of type t from the
+// start of b. It returns ErrIncomplete while the encoding is cut short, and a
+// malformed error naming t when a fourth byte still has its continuation bit
+// set or when the encoding is longer than the shortest one (decision A1).
+func consumeVarint(b []byte, t Type) (v, n int, err error) {
 	for i := 0; i < 4; i++ {
 		if i >= len(b) {
 			return 0, 0, ErrIncomplete
@@ -52,12 +52,12 @@ func consumeVarint(b []byte) (v, n int, err error) {
 		if c < 0x80 {
 			if c == 0 && i > 0 {
 				// A last byte of 0 adds nothing: a shorter encoding exists.
-				return 0, 0, errLengthNotMinimal
+				return 0, 0, errLengthNotMinimal[t]
 			}
 			return v, i + 1, nil
 		}
 	}
-	return 0, 0, errLengthTooLong // §2.2.3: at most four bytes
+	return 0, 0, errLengthTooLong[t] // §2.2.3: at most four bytes
 }
 
 // consumeUint16 reads a big-endian two-byte integer.

@@ -67,9 +67,18 @@ func decodeKind(err error) error {
 // the targets can compare error values without the package's internals.
 var (
 	errReservedType = peekErr(0x00, 0x00)
-	errLengthLong   = peekErr(0x30, 0x80, 0x80, 0x80, 0x80)
-	errLengthPadded = peekErr(0x30, 0x80, 0x00)
+
+	// A bad remaining length names the type of the first byte, so there is
+	// one error for each type nibble.
+	errLengthLong, errLengthPadded [16]error
 )
+
+func init() {
+	for t := range 16 {
+		errLengthLong[t] = peekErr(byte(t)<<4, 0x80, 0x80, 0x80, 0x80)
+		errLengthPadded[t] = peekErr(byte(t)<<4, 0x80, 0x00)
+	}
+}
 
 func peekErr(b ...byte) error {
 	_, _, err := mqttwire.Peek(b)

@@ -97,9 +97,9 @@ func checkPeek(t *testing.T, b []byte) {
 		}
 		wantSize = size
 	case ref.state == headerLong:
-		wantErr = errLengthLong // The frame cannot be delimited: size 0.
+		wantErr = errLengthLong[b[0]>>4] // The frame cannot be delimited: size 0.
 	case ref.state == headerPadded:
-		wantErr = errLengthPadded
+		wantErr = errLengthPadded[b[0]>>4]
 	case ref.reserved:
 		// A reserved type is malformed, in a frame that can be skipped.
 		wantErr = errReservedType
