@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -376,7 +377,10 @@ func (c *conn) handleSubscribe(p *mqttwire.Subscribe) {
 	for _, f := range p.Filters {
 		// QoS 2 is supported, so the requested QoS is granted [MQTT-3.8.4-6].
 		code, refused := byte(f.QoS), false
-		if srv.cfg.acl.denySubscribe(f.Topic) || !srv.trie.subscribe(s, f.Topic, f.QoS, srv.cfg.maxSubscriptions) {
+		// Each level of a filter is a node in the trie, about 80 bytes for
+		// two bytes of "+/", so its depth is bounded as well as its length.
+		if bytes.Count(f.Topic, []byte{'/'})+1 > srv.cfg.maxFilterLevels ||
+			srv.cfg.acl.denySubscribe(f.Topic) || !srv.trie.subscribe(s, f.Topic, f.QoS, srv.cfg.maxSubscriptions) {
 			// 3.1 has no failure code: answer the requested QoS and do not
 			// subscribe, as mosquitto does (conformance.md §3 row 4).
 			refused = true

@@ -33,6 +33,7 @@ type config struct {
 	maxQueued        int           // QoS 1 and 2 messages queued per session behind the window
 	maxClientID      int           // longest client id accepted, in bytes
 	maxSubscriptions int           // subscriptions per session
+	maxFilterLevels  int           // most levels in a subscription's topic filter
 	connectTimeout   time.Duration // time allowed from accept to CONNECT
 	acl              *acl
 	logger           *log.Logger // nil: no per-connection log lines
@@ -47,6 +48,7 @@ func defaultConfig() config {
 		maxQueued:        1000,
 		maxClientID:      256,
 		maxSubscriptions: 1000,
+		maxFilterLevels:  128,
 		connectTimeout:   10 * time.Second,
 		acl:              &acl{},
 	}
@@ -198,6 +200,7 @@ func main() {
 	flag.IntVar(&cfg.maxQueued, "max-queued", cfg.maxQueued, "QoS 1 and 2 messages queued per session behind the in-flight window, online or offline; more are dropped")
 	flag.IntVar(&cfg.maxClientID, "max-client-id", cfg.maxClientID, "longest client id accepted, in bytes (at least 23)")
 	flag.IntVar(&cfg.maxSubscriptions, "max-subscriptions", cfg.maxSubscriptions, "subscriptions per session; more are refused (SUBACK 0x80)")
+	flag.IntVar(&cfg.maxFilterLevels, "max-filter-levels", cfg.maxFilterLevels, "most levels in a subscription's topic filter; a deeper one is refused (SUBACK 0x80)")
 	flag.DurationVar(&cfg.connectTimeout, "connect-timeout", cfg.connectTimeout, "time allowed between accept and CONNECT")
 	quiet := flag.Bool("quiet", false, "do not log a line per connect and disconnect")
 	flag.Parse()
@@ -262,6 +265,8 @@ func checkConfig(cfg *config) error {
 		return fmt.Errorf("-max-client-id %d: want 23 to 65535 [MQTT-3.1.3-5]", cfg.maxClientID)
 	case cfg.maxSubscriptions < 1:
 		return fmt.Errorf("-max-subscriptions %d: want at least 1", cfg.maxSubscriptions)
+	case cfg.maxFilterLevels < 1:
+		return fmt.Errorf("-max-filter-levels %d: want at least 1", cfg.maxFilterLevels)
 	case cfg.connectTimeout <= 0:
 		return fmt.Errorf("-connect-timeout %v: want more than 0", cfg.connectTimeout)
 	}

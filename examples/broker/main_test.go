@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -98,4 +99,26 @@ func TestSubscriptionLimit(t *testing.T) {
 		{Topic: []byte("a"), QoS: 1}, {Topic: []byte("b"), QoS: 2}, {Topic: []byte("c"), QoS: 0}, {Topic: []byte("a"), QoS: 0},
 	}})
 	c.expectHex("90 06 00 05 01 02 80 00") // replacing "a" is not a new subscription
+}
+
+// A filter deeper than -max-filter-levels is refused with 0x80, and a 3.1
+// client, which has no failure code, is not subscribed. Each level is a node
+// in the trie, so without the bound one SUBSCRIBE of "+/+/+/…" would cost
+// about 40 times its size.
+func TestFilterLevelsLimit(t *testing.T) {
+	t.Parallel()
+	const limit = 128 // the default
+	_, addr := startBroker(t, nil)
+	deepest := strings.Repeat("+/", limit-1) + "+"
+	c := connect(t, addr, "c", connOpts{}, false)
+	c.subscribe(deepest, 1, 1)
+	c.subscribe(deepest+"/+", 1, mqttwire.SubackFailure)
+	c.subscribe(strings.Repeat("+/", 16000)+"#", 1, mqttwire.SubackFailure)
+
+	old := connect(t, addr, "v31", connOpts{version: mqttwire.V31}, false)
+	old.subscribe("x/"+deepest, 1, 1) // refused, but 3.1 has no code for it
+	p := connect(t, addr, "p", connOpts{}, false)
+	topic := "x" + strings.Repeat("/"+strconv.Itoa(limit), limit)
+	p.publish(topic, "too deep", 0, false)
+	old.expectNothing()
 }
