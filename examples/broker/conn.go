@@ -54,6 +54,12 @@ const (
 // writer has nothing more to write; a bigger one is let go then.
 const maxIdleBuffer = 64 << 10
 
+// maxIdleScratch is the most entries a connection keeps in the scratch
+// slices of a SUBSCRIBE (codes, refused, retained) between packets; bigger
+// ones, left by a SUBSCRIBE with thousands of filters or a wildcard over
+// thousands of retained messages, are let go.
+const maxIdleScratch = 256
+
 // conn is one client connection.
 type conn struct {
 	srv      *server
@@ -410,6 +416,12 @@ func (c *conn) handleSubscribe(p *mqttwire.Subscribe) {
 			}
 		}
 		clear(c.retained)
+	}
+	if cap(c.retained) > maxIdleScratch {
+		c.retained = nil
+	}
+	if cap(c.codes) > maxIdleScratch {
+		c.codes, c.refused = nil, nil
 	}
 }
 

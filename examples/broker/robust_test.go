@@ -176,6 +176,43 @@ func TestQueueBacklogBounded(t *testing.T) {
 	}
 }
 
+// A SUBSCRIBE with many filters, or a wildcard over many retained messages,
+// does not leave its scratch slices on the connection: an idle connection
+// would otherwise keep 8 bytes per retained message for as long as it lasts.
+func TestSubscribeScratchLetGo(t *testing.T) {
+	t.Parallel()
+	const n = 2 * maxIdleScratch
+	srv, addr := startBroker(t, nil)
+	p := connect(t, addr, "p", connOpts{}, false)
+	for i := range n {
+		p.send(&mqttwire.Publish{Topic: []byte(fmt.Sprint("r/", i)), Payload: []byte("x"), Retain: true})
+	}
+	p.publish("sync", "", 0, false)
+	filters := []mqttwire.TopicFilter{{Topic: []byte("r/#")}}
+	for i := range n {
+		filters = append(filters, mqttwire.TopicFilter{Topic: []byte(fmt.Sprint("n/", i))})
+	}
+	c := connect(t, addr, "c", connOpts{}, false)
+	c.send(&mqttwire.Subscribe{PacketID: 1, Filters: filters})
+	c.sendHex("C0 00") // PINGRESP comes once the SUBSCRIBE is handled
+	if ack := c.expect(mqttwire.TypeSuback).(*mqttwire.Suback); len(ack.ReturnCodes) != n+1 {
+		t.Fatalf("SUBACK has %d codes, want %d", len(ack.ReturnCodes), n+1)
+	}
+	for i := range n {
+		if m := c.expectPublish(); !m.Retain {
+			t.Fatalf("message %d: got %v, want a retained message", i, m)
+		}
+	}
+	c.expectHex("D0 00")
+	b := sessionOf(srv, "c").conn.Load()
+	b.outMu.Lock() // orders these reads after the reader's writes
+	retained, codes, refused := cap(b.retained), cap(b.codes), cap(b.refused)
+	b.outMu.Unlock()
+	if retained > maxIdleScratch || codes > maxIdleScratch || refused > maxIdleScratch {
+		t.Errorf("the connection keeps scratch for %d retained messages, %d codes, %d filters", retained, codes, refused)
+	}
+}
+
 // A client that sends and never reads cannot grow its outbound buffer without
 // bound with the answers to its own packets: once the buffer holds more than
 // deliveries may put there, the broker closes the connection. The client is
