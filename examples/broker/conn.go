@@ -104,11 +104,30 @@ func newConn(srv *server, nc net.Conn) *conn {
 	return c
 }
 
-// kick closes the socket from outside, for a takeover or a shutdown. The
-// reader then ends with reason.
+// kick closes the socket from outside, for a shutdown or a client that does
+// not read. The reader then ends with reason.
 func (c *conn) kick(reason error) {
 	c.kicked.CompareAndSwap(nil, &reason)
 	c.nc.Close()
+}
+
+// takeoverGrace bounds how long a connection that is taken over goes on
+// reading what its client sends.
+const takeoverGrace = time.Second
+
+// takeOver ends the connection for a new one with the same client id
+// [MQTT-3.1.4-2]. On TCP it shuts down only the reading side: the reader
+// still handles what the client had sent before, then reads EOF, so a client
+// that sent DISCONNECT and at once connected again does not have its will
+// published [MQTT-3.1.2-10]. Closing the socket would throw that DISCONNECT
+// away unread. A client that goes on sending is cut off after takeoverGrace.
+func (c *conn) takeOver() {
+	reason := errTakenOver
+	c.kicked.CompareAndSwap(nil, &reason) // before the reader can see EOF
+	tc, ok := c.nc.(*net.TCPConn)
+	if !ok || tc.SetReadDeadline(time.Now().Add(takeoverGrace)) != nil || tc.CloseRead() != nil {
+		c.nc.Close()
+	}
 }
 
 // readLoop is the reader goroutine. It calls run and then end, one after the
@@ -124,7 +143,9 @@ func (c *conn) readLoop() {
 // end cleans up after run: it publishes the will if the connection failed,
 // lets the session go, flushes what is left to write and closes the socket.
 func (c *conn) end(reason error) {
-	if k := c.kicked.Load(); k != nil {
+	// A DISCONNECT read before the socket was closed from outside still
+	// counts: the client ended the connection first.
+	if k := c.kicked.Load(); k != nil && reason != errDisconnect {
 		reason = *k
 	}
 	// After DISCONNECT or the client's own close nothing more is coming, so
@@ -236,20 +257,22 @@ func (c *conn) growReader() {
 
 // expired is called when the read deadline has passed after CONNECT. It
 // reports whether the client has sent nothing for 1.5 × Keep Alive, which
-// ends the connection [MQTT-3.1.2-24]. Otherwise it moves the deadline to
-// 1.5 × Keep Alive after the last packet, or clears it when keep-alive is
-// off.
+// ends the connection [MQTT-3.1.2-24], or the connection is being taken
+// over. Otherwise it moves the deadline to 1.5 × Keep Alive after the last
+// packet, or clears it when keep-alive is off.
 func (c *conn) expired() bool {
 	if c.keepAlive == 0 {
 		c.nc.SetReadDeadline(time.Time{})
-		return false
+	} else {
+		expiry := c.lastPacket.Add(c.keepAlive)
+		if !time.Now().Before(expiry) {
+			return true
+		}
+		c.nc.SetReadDeadline(expiry)
 	}
-	expiry := c.lastPacket.Add(c.keepAlive)
-	if !time.Now().Before(expiry) {
-		return true
-	}
-	c.nc.SetReadDeadline(expiry)
-	return false
+	// takeOver sets kicked, then its own deadline, which the one just set
+	// must not outlast: checked after setting it, so one sees the other.
+	return c.kicked.Load() != nil
 }
 
 // connect handles the CONNECT: it checks the client id, takes the session

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"testing"
 	"time"
@@ -134,6 +135,23 @@ func TestTakeover(t *testing.T) {
 	if got := second.expectPublish(); got.Payload != "hello" {
 		t.Fatalf("second connection got %v", got)
 	}
+}
+
+// [MQTT-3.1.2-10]: a client that sends DISCONNECT and connects again at
+// once with its client id does not have its will published, even when the
+// new CONNECT is handled before the old connection's DISCONNECT is read.
+func TestTakeoverAfterDisconnect(t *testing.T) {
+	t.Parallel()
+	_, addr := startBroker(t, nil)
+	sub := connect(t, addr, "sub", connOpts{}, false)
+	sub.subscribe("will", 0, 0)
+	will := &mqttwire.Publish{Topic: []byte("will"), Payload: []byte("gone")}
+	first := connect(t, addr, "a", connOpts{will: will}, false)
+	// Many PINGREQs keep the first connection's reader busy, so that its
+	// DISCONNECT is still unread when the second CONNECT arrives.
+	first.write(append(bytes.Repeat([]byte{0xC0, 0x00}, 20000), 0xE0, 0x00))
+	connect(t, addr, "a", connOpts{}, false)
+	sub.expectNothing()
 }
 
 // [MQTT-3.1.2-4], [MQTT-3.1.2-6], [MQTT-3.2.2-2], [MQTT-3.2.2-3]: sessions and

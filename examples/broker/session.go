@@ -268,7 +268,7 @@ func (srv *server) attach(c *conn, clientID string, clean bool) (s *session, pre
 		}
 		old := s.owner
 		srv.mu.Unlock()
-		old.kick(errTakenOver)
+		old.takeOver()
 		<-old.finished
 	}
 	defer srv.mu.Unlock()
