@@ -122,3 +122,79 @@ func ExamplePacketIDs() {
 	// Output:
 	// 1 2 3 2
 }
+
+func ExampleError() {
+	var d mqttwire.Decoder
+	// A SUBSCRIBE whose filter puts '#' before the last level.
+	_, n, err := d.Decode([]byte{0x82, 0x08, 0x00, 0x01, 0x00, 0x03, 'a', '#', '/', 0x00})
+	var e *mqttwire.Error
+	if errors.As(err, &e) {
+		fmt.Println(e)
+		fmt.Println(e.Packet(), e.Rule(), errors.Is(err, mqttwire.ErrMalformed))
+		fmt.Println("the frame is", n, "bytes: a tolerant reader can skip it")
+	}
+
+	// Append refuses the same filter before writing anything.
+	s := mqttwire.Subscribe{PacketID: 1, Filters: []mqttwire.TopicFilter{{Topic: []byte("a#/")}}}
+	b, err := s.Append(nil)
+	fmt.Println(len(b), err, errors.Is(err, mqttwire.ErrInvalid))
+	// Output:
+	// mqttwire: SUBSCRIBE: topic filter: '#' must be the whole last level [MQTT-4.7.1-2]
+	// SUBSCRIBE MQTT-4.7.1-2 true
+	// the frame is 10 bytes: a tolerant reader can skip it
+	// 0 mqttwire: SUBSCRIBE: topic filter: '#' must be the whole last level [MQTT-4.7.1-2] true
+}
+
+func ExampleValidateTopicFilter() {
+	for _, f := range []string{"sensors/+/temp", "sensors/#", "sensors/t+", "#/temp", ""} {
+		fmt.Printf("%q: %v\n", f, mqttwire.ValidateTopicFilter([]byte(f)))
+	}
+	// Output:
+	// "sensors/+/temp": <nil>
+	// "sensors/#": <nil>
+	// "sensors/t+": mqttwire: topic filter: '+' must fill a whole level [MQTT-4.7.1-3]
+	// "#/temp": mqttwire: topic filter: '#' must be the whole last level [MQTT-4.7.1-2]
+	// "": mqttwire: topic filter is empty [MQTT-4.7.3-1]
+}
+
+func ExampleConnect_Append() {
+	c := mqttwire.Connect{
+		Version:      mqttwire.V311,
+		CleanSession: true,
+		KeepAlive:    30,
+		ClientID:     []byte("dev1"),
+		// The will goes out if the connection breaks without a DISCONNECT.
+		WillFlag:    true,
+		WillQoS:     mqttwire.QoS1,
+		WillTopic:   []byte("dev1/up"),
+		WillMessage: []byte("0"),
+	}
+	b, err := c.Append(nil)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("% X\n", b)
+
+	// A password without a user name is refused [MQTT-3.1.2-22].
+	c.PasswordFlag, c.Password = true, []byte("secret")
+	_, err = c.Append(nil)
+	fmt.Println(err)
+	// Output:
+	// 10 1C 00 04 4D 51 54 54 04 0E 00 1E 00 04 64 65 76 31 00 07 64 65 76 31 2F 75 70 00 01 30
+	// mqttwire: CONNECT: PasswordFlag set without UsernameFlag [MQTT-3.1.2-22]
+}
+
+func ExamplePuback_Decode() {
+	// A packet's own Decode takes a fixed header read by Peek and the body
+	// after it, for callers that frame packets themselves.
+	wire := []byte{0x40, 0x02, 0x01, 0x02}
+	h, size, err := mqttwire.Peek(wire)
+	if err != nil {
+		panic(err)
+	}
+	var p mqttwire.Puback
+	err = p.Decode(h, wire[size-h.Remaining:size])
+	fmt.Println(p.PacketID, err)
+	// Output:
+	// 258 <nil>
+}
