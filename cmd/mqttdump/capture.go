@@ -36,6 +36,12 @@ const (
 	maxPagesTotal   = 32768
 	// checkEvery is how many records pass between progress checks.
 	checkEvery = 1024
+	// maxRecord is the largest record read, as in Wireshark and libpcap
+	// (262,144 bytes); maxBlock the largest pcapng block of any kind. pcapgo
+	// allocates what a record's or block's length says before reading it,
+	// so a larger one ends the file instead.
+	maxRecord = 256 << 10
+	maxBlock  = 16 << 20
 )
 
 // source is a capture file reader: pcapgo's Reader or NgReader.
@@ -62,7 +68,7 @@ func openCapture(r io.Reader) (source, func(gopacket.CaptureInfo) layers.LinkTyp
 		}
 	}
 	if binary.BigEndian.Uint32(magic) == 0x0a0d0d0a {
-		ng, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true})
+		ng, err := pcapgo.NewNgReader(&ngGuard{r: br}, pcapgo.NgReaderOptions{WantMixedLinkType: true})
 		if err != nil {
 			return nil, nil, fmt.Errorf("pcapng: %w", err)
 		}
@@ -79,8 +85,104 @@ func openCapture(r io.Reader) (source, func(gopacket.CaptureInfo) layers.LinkTyp
 	if err != nil {
 		return nil, nil, fmt.Errorf("not a pcap or pcapng file: %w", err)
 	}
+	if pr.Snaplen() > maxRecord {
+		pr.SetSnaplen(maxRecord) // pcapgo refuses a record longer than this
+	}
 	lt := pr.LinkType()
 	return pr, func(gopacket.CaptureInfo) layers.LinkType { return lt }, nil
+}
+
+// ngGuard passes a pcapng stream through and fails it at the first block
+// that would make pcapgo allocate without bound: a block longer than
+// maxBlock, or a packet block whose captured length is over maxRecord or
+// runs past the block. The bytes before that block's length fields are
+// passed on, so pcapgo reads every block before it.
+type ngGuard struct {
+	r         io.Reader
+	bigEndian bool
+	head      [24]byte // the current block's first bytes
+	have      int      // bytes of head filled
+	need      int      // bytes of head needed to judge the block: 8 until its type is known
+	left      int64    // bytes of the current block after head still to pass
+	err       error
+}
+
+func (g *ngGuard) Read(p []byte) (int, error) {
+	if g.err != nil {
+		return 0, g.err
+	}
+	n, err := g.r.Read(p)
+	for i := 0; i < n; {
+		if g.left > 0 {
+			k := int(min(g.left, int64(n-i)))
+			g.left -= int64(k)
+			i += k
+			continue
+		}
+		if g.need == 0 {
+			g.need = 8
+		}
+		k := copy(g.head[g.have:g.need], p[i:n])
+		g.have += k
+		i += k
+		if g.have < g.need {
+			continue
+		}
+		if g.err = g.judge(); g.err != nil {
+			return i - 1, g.err // hold back the byte that completed the lengths
+		}
+	}
+	return n, err
+}
+
+// judge looks at the g.have bytes of the current block's head: it asks for
+// more of them when the block's type needs them, and otherwise checks the
+// block and starts passing its rest.
+func (g *ngGuard) judge() error {
+	typ := binary.LittleEndian.Uint32(g.head[0:4]) // only compared with 0x0A0D0D0A, or read again below
+	if typ == 0x0A0D0D0A && g.have == 8 {
+		g.need = 12 // the byte-order magic follows the length
+		return nil
+	}
+	if typ == 0x0A0D0D0A {
+		g.bigEndian = binary.BigEndian.Uint32(g.head[8:12]) == 0x1A2B3C4D
+	}
+	u32 := binary.LittleEndian.Uint32
+	if g.bigEndian {
+		u32 = binary.BigEndian.Uint32
+	}
+	typ = u32(g.head[0:4])
+	length := int64(u32(g.head[4:8]))
+	if g.have == 8 {
+		switch typ {
+		case 2, 6: // packet block, enhanced packet block: captured length at 20
+			g.need = 24
+		case 3: // simple packet block: original length at 8
+			g.need = 12
+		}
+	}
+	switch {
+	case length > maxBlock:
+		return fmt.Errorf("pcapng block of %d bytes, larger than mqttdump reads (%d)", length, maxBlock)
+	case length < int64(g.need):
+		return fmt.Errorf("pcapng block of %d bytes, shorter than its header", length)
+	case g.have < g.need:
+		return nil
+	}
+	if typ == 2 || typ == 6 || typ == 3 {
+		// pcapgo reads a simple packet block's original length, or less
+		// when the interface's snapshot length cuts it.
+		captured, room := int64(u32(g.head[20:24])), length-32
+		if typ == 3 {
+			captured, room = int64(u32(g.head[8:12])), length-16
+		}
+		if captured > maxRecord || typ != 3 && captured > room {
+			return fmt.Errorf("pcapng record of %d bytes in a block of %d, larger than it or than mqttdump reads (%d)", captured, length, maxRecord)
+		}
+	}
+	g.left = length - int64(g.have)
+	g.have, g.need = 0, 8
+	return nil
 }
 
 // packetContext carries a record's time and number through the

@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -469,4 +472,97 @@ func TestSplitHeader(t *testing.T) {
 		t.Errorf("tshark shows %d packets (%d of type 0) of the %d written; the golden file says it went wrong", seen, reserved, written)
 	}
 	t.Logf("tshark finds %d of %d packets, %d of them of the reserved type 0; mqttdump finds all", seen, written, reserved)
+}
+
+// pcapngBlock returns a pcapng block of type typ around body, in the byte
+// order o.
+func pcapngBlock(o binary.AppendByteOrder, typ uint32, body []byte) []byte {
+	n := uint32(12 + len(body))
+	b := o.AppendUint32(nil, typ)
+	b = o.AppendUint32(b, n)
+	b = append(b, body...)
+	return o.AppendUint32(b, n)
+}
+
+// pcapngHead returns a section header and an Ethernet interface in the
+// byte order o.
+func pcapngHead(o binary.AppendByteOrder) []byte {
+	shb := o.AppendUint32(nil, 0x1A2B3C4D)
+	shb = append(o.AppendUint16(o.AppendUint16(shb, 1), 0), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
+	idb := o.AppendUint32(o.AppendUint16(o.AppendUint16(nil, 1), 0), 0)
+	return append(pcapngBlock(o, 0x0A0D0D0A, shb), pcapngBlock(o, 1, idb)...)
+}
+
+// pcapngPacket returns an enhanced packet block whose captured length field
+// says captured and which holds data.
+func pcapngPacket(o binary.AppendByteOrder, captured uint32, data []byte) []byte {
+	body := o.AppendUint32(nil, 0)                    // interface
+	body = o.AppendUint32(o.AppendUint32(body, 0), 0) // timestamp
+	body = o.AppendUint32(o.AppendUint32(body, captured), captured)
+	body = append(body, data...)
+	return pcapngBlock(o, 6, append(body, make([]byte, (4-len(data)%4)%4)...))
+}
+
+func TestHostileRecordLengths(t *testing.T) {
+	// pcapgo allocates what a record's length says before reading it: a
+	// record of 1 GiB in a small file must be refused from its header, and
+	// the records before it decoded.
+	port := strconv.Itoa(capturePort)
+	ngPath := filepath.Join(captureDir, "mosquitto-v311.pcapng")
+	ng, err := os.ReadFile(ngPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ngWant, _ := dump(t, "-port", port, ngPath)
+	pcapPath := filepath.Join(captureDir, "mosquitto-v31.pcap")
+	pcap, err := os.ReadFile(pcapPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcapWant, _ := dump(t, "-port", port, pcapPath)
+	// A pcap file whose header allows records of 4 GiB, and one of 1 GiB.
+	bigSnap := slices.Clone(pcap)
+	binary.LittleEndian.PutUint32(bigSnap[16:], 0xffffffff)
+	bigSnap = binary.LittleEndian.AppendUint32(bigSnap, 0)
+	bigSnap = binary.LittleEndian.AppendUint32(bigSnap, 0)
+	bigSnap = binary.LittleEndian.AppendUint32(bigSnap, 1<<30)
+	bigSnap = binary.LittleEndian.AppendUint32(bigSnap, 1<<30)
+	le, be := binary.LittleEndian, binary.BigEndian
+	frame := make([]byte, 60) // an Ethernet frame of no interest
+	for _, tc := range []struct {
+		name    string
+		file    []byte
+		want    string
+		status  int
+		message string
+	}{
+		{"pcap", bigSnap, pcapWant, 1, "1073741824 > 262144"},
+		{"pcapng", append(slices.Clone(ng), pcapngPacket(le, 1<<30, frame)...), ngWant, 1, "pcapng record of 1073741824 bytes"},
+		{"pcapng-past-block", append(slices.Clone(ng), pcapngPacket(le, 1000, frame)...), ngWant, 1, "pcapng record of 1000 bytes in a block of 92"},
+		{"pcapng-simple", append(slices.Clone(ng), pcapngBlock(le, 3, le.AppendUint32(nil, 1<<30))...), ngWant, 1, "pcapng record of 1073741824 bytes"},
+		{"pcapng-block", append(slices.Clone(ng), pcapngBlock(le, 10, make([]byte, 20<<20))...), ngWant, 1, "pcapng block of 20971532 bytes"},
+		{"pcapng-big-endian", append(pcapngHead(be), pcapngPacket(be, 60, frame)...), "", 0, ""},
+		{"pcapng-big-endian-bad", append(pcapngHead(be), pcapngPacket(be, 1<<30, frame)...), "", 1, "pcapng record of 1073741824 bytes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "capture")
+			if err := os.WriteFile(path, tc.file, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var out, errOut bytes.Buffer
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			status := run([]string{"-port", port, path}, strings.NewReader(""), &out, &errOut)
+			runtime.ReadMemStats(&after)
+			if status != tc.status || !strings.Contains(errOut.String(), tc.message) {
+				t.Errorf("exit status %d, want %d; standard error %q, want it to contain %q", status, tc.status, errOut.String(), tc.message)
+			}
+			if diff := cmp.Diff(tc.want, out.String()); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+			if n := after.TotalAlloc - before.TotalAlloc; n > 64<<20 {
+				t.Errorf("allocated %d MiB", n>>20)
+			}
+		})
+	}
 }
