@@ -42,6 +42,9 @@ const (
 	// so a larger one ends the file instead.
 	maxRecord = 256 << 10
 	maxBlock  = 16 << 20
+	// defaultMaxOpen bounds the connections held at once (about 3 KB each):
+	// past it, those idle longest are closed, down to three quarters of it.
+	defaultMaxOpen = 1 << 16
 )
 
 // source is a capture file reader: pcapgo's Reader or NgReader.
@@ -219,6 +222,8 @@ type capture struct {
 	slab      []packetContext
 	conns     int64     // connections opened, for their order
 	nextFlush time.Time // capture time of the next flush
+	latest    time.Time // the latest record time seen
+	maxOpen   int64     // connections held at once; 0 means defaultMaxOpen
 	warned    map[layers.LinkType]bool
 	warnings  io.Writer
 
@@ -235,6 +240,10 @@ type heldLine struct {
 func newCapture(p *pipeline, warnings io.Writer) *capture {
 	c := &capture{p: p, port: layers.TCPPort(p.opts.port), warnings: warnings,
 		firsts: map[gopacket.LayerType]gopacket.DecodingLayerFunc{}, warned: map[layers.LinkType]bool{}}
+	c.maxOpen = int64(p.opts.maxOpen)
+	if c.maxOpen <= 0 {
+		c.maxOpen = defaultMaxOpen
+	}
 	c.layers = gopacket.DecodingLayerSparse(nil)
 	for _, l := range []gopacket.DecodingLayer{&c.eth, &c.dot1q, &c.sll, &c.sll2, &c.loop, &c.ip4, &c.ip6, &c.ext, &c.tcp} {
 		c.layers = c.layers.Put(l)
@@ -347,6 +356,30 @@ func (c *capture) handle(data []byte, lt layers.LinkType, ts time.Time) {
 	c.slab = c.slab[1:]
 	*ctx = packetContext{ts: ts, frame: c.p.frame}
 	c.asm.AssembleWithContext(netFlow, &c.tcp, ctx)
+	if ts.After(c.latest) {
+		c.latest = ts
+	}
+	if c.p.stats.open > c.maxOpen {
+		c.shed()
+	}
+}
+
+// shed closes the connections idle longest until at most three quarters of
+// c.maxOpen are open: it halves the idle time that closes a connection until
+// enough are closed, and in the end closes them all.
+func (c *capture) shed() {
+	for idle := c.p.opts.idle / 2; c.p.stats.open > c.maxOpen/4*3; idle /= 2 {
+		cut := c.latest.Add(-idle)
+		if idle <= 0 {
+			cut = c.latest.Add(time.Nanosecond)
+		}
+		c.flushing(func() {
+			c.asm.FlushWithOptions(reassembly.FlushOptions{T: c.latest.Add(-oooWait), TC: cut})
+		})
+		if idle <= 0 {
+			return
+		}
+	}
 }
 
 // decodeLayers decodes the headers of a record, starting with layer first,

@@ -566,3 +566,43 @@ func TestHostileRecordLengths(t *testing.T) {
 		})
 	}
 }
+
+func TestOpenConnectionsBounded(t *testing.T) {
+	// A capture of many connections that each send one byte and stay open
+	// must not hold them all: past maxOpen the ones idle longest are
+	// closed, and each is reported as any closed connection is.
+	frames, _ := readFrames(t, filepath.Join(captureDir, "mosquitto-v311.pcapng"))
+	var s *tcpSegment
+	for _, f := range frames {
+		if seg, ok := decodeSegment(t, f); ok && seg.tcp.DstPort == capturePort && len(seg.tcp.Payload) > 0 {
+			s = seg
+			break
+		}
+	}
+	if s == nil {
+		t.Fatal("no data segment to the server")
+	}
+	const conns, maxOpen = 1000, 100
+	start := frames[0].CI.Timestamp
+	var many []synth.Frame
+	for i := range conns {
+		s.tcp.SrcPort = layers.TCPPort(20000 + i)
+		ts := start.Add(time.Duration(i) * time.Millisecond)
+		data := s.encode(t, 1, []byte{0x10}) // the first byte of a CONNECT
+		many = append(many, synth.Frame{CI: gopacket.CaptureInfo{Timestamp: ts, CaptureLength: len(data), Length: len(data)}, Data: data})
+	}
+	path := filepath.Join(t.TempDir(), "many.pcap")
+	writeFrames(t, path, layers.LinkTypeEthernet, many)
+	// The capture started before these connections, so each is reported
+	// at its close as a byte in which no packet boundary was found.
+	ended := 0
+	st := decodeEvents(t, path, options{port: capturePort, maxOpen: maxOpen}, func(e *event) {
+		if e.kind == eventResync && e.count == 1 {
+			ended++
+		}
+	})
+	if st.peakOpen > maxOpen+1 || st.connections != conns || ended != conns {
+		t.Errorf("%d connections, at most %d open at once (want at most %d), %d reported at their close (want %d)",
+			st.connections, st.peakOpen, maxOpen+1, ended, conns)
+	}
+}

@@ -24,6 +24,7 @@ type options struct {
 	client      []byte // a client identifier; nil means no client filter
 	maxPacket   int    // largest packet kept whole across segments
 	idle        time.Duration
+	maxOpen     int // connections held at once; 0 means defaultMaxOpen
 	preview     int // payload bytes shown in text output
 	progress    bool
 }
