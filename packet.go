@@ -260,14 +260,14 @@ func (d *Decoder) Decode(b []byte) (p Packet, n int, err error) {
 		rem, hl = h.Remaining, n-h.Remaining
 	}
 	n = hl + rem
-	v := 0
-	if d.Version == V31 {
-		v = 1
-	}
 	// One look-up passes a good first byte with a remaining length its type
-	// allows; the MaxSize test is n > MaxSize when MaxSize > 0.
-	if r := headerRanges[v][b[0]]; uint32(rem)-r.min > r.span || uint(n-1) > uint(d.MaxSize-1) {
-		return nil, n, d.checkHeader(Header{Type: Type(b[0] >> 4), Flags: b[0] & 0x0f, Remaining: rem}, n)
+	// allows under the 3.1.1 rules; the MaxSize test is n > MaxSize when
+	// MaxSize > 0. checkHeader judges the rest under d.Version: the 3.1 rules
+	// pass some headers that the 3.1.1 rules refuse.
+	if r := headerRanges[b[0]]; uint32(rem)-r.min > r.span || uint(n-1) > uint(d.MaxSize-1) {
+		if err := d.checkHeader(Header{Type: Type(b[0] >> 4), Flags: b[0] & 0x0f, Remaining: rem}, n); err != nil {
+			return nil, n, err
+		}
 	}
 	if len(b) < n {
 		return nil, n, ErrIncomplete
@@ -323,27 +323,26 @@ var fixedRemaining = [16]int8{
 	TypeUnsuback: 2, TypePingreq: 0, TypePingresp: 0, TypeDisconnect: 0,
 }
 
-// headerRanges gives, for the 3.1.1 rules and for the 3.1 rules, the
-// remaining lengths that each first byte allows: none for a reserved type or
-// flags that checkHeader refuses, exactly one for the fixed-size types, any
-// for the others. Decode reads it to pass a good header with one look-up, and
-// asks checkHeader which rule a bad one breaks.
-var headerRanges = func() (r [2][256]struct{ min, span uint32 }) {
+// headerRanges gives the remaining lengths that each first byte allows under
+// the 3.1.1 rules: none for a reserved type or flags that checkHeader
+// refuses, exactly one for the fixed-size types, any for the others. Decode
+// reads it to pass a good header with one look-up, and asks checkHeader about
+// the others: which rule a bad one breaks, or whether the 3.1 rules, which
+// only relax the 3.1.1 ones, pass it.
+var headerRanges = func() (r [256]struct{ min, span uint32 }) {
 	for b := range 256 {
 		h := Header{Type: Type(b >> 4), Flags: uint8(b) & 0x0f}
-		for v, version := range []Version{0, V31} {
-			r[v][b].min = 1 << 31 // no length passes
-			if reservedType(byte(b)) {
-				continue
+		r[b].min = 1 << 31 // no length passes
+		if reservedType(byte(b)) {
+			continue
+		}
+		if fixed := fixedRemaining[h.Type]; fixed >= 0 {
+			h.Remaining = int(fixed)
+			if checkHeader(h, V311) == nil {
+				r[b].min = uint32(fixed)
 			}
-			if fixed := fixedRemaining[h.Type]; fixed >= 0 {
-				h.Remaining = int(fixed)
-				if checkHeader(h, version) == nil {
-					r[v][b].min = uint32(fixed)
-				}
-			} else if checkHeader(h, version) == nil {
-				r[v][b].min, r[v][b].span = 0, MaxRemaining
-			}
+		} else if checkHeader(h, V311) == nil {
+			r[b].min, r[b].span = 0, MaxRemaining
 		}
 	}
 	return r
