@@ -63,6 +63,11 @@ type Config struct {
 	// ConnectTimeout bounds the dial and the CONNECT/CONNACK exchange; 0
 	// means DefaultConnectTimeout.
 	ConnectTimeout time.Duration
+	// MaxPacketSize is the largest packet, in bytes, accepted from the
+	// server; 0 means DefaultMaxPacketSize. A bigger one is refused from
+	// its fixed header, before its body is read or buffered, and ends the
+	// connection with an error wrapping mqttwire.ErrTooLarge.
+	MaxPacketSize int
 
 	// OnMessage receives each incoming message, in order, on the reader
 	// goroutine; the ack goes out after it returns. It must not call
@@ -75,6 +80,7 @@ type Config struct {
 const (
 	DefaultRetryInterval  = 20 * time.Second
 	DefaultConnectTimeout = 10 * time.Second
+	DefaultMaxPacketSize  = 1 << 20
 )
 
 // RefusedError is a CONNACK with a non-zero return code.
@@ -238,6 +244,10 @@ func (c *Client) handshake(ctx context.Context, connect *mqttwire.Connect) (*mqt
 	}
 	r := mqttwire.NewReader(c.conn)
 	r.Version = c.cfg.Version // CONNACK is read under the rules of the level asked for
+	r.MaxSize = c.cfg.MaxPacketSize
+	if r.MaxSize <= 0 {
+		r.MaxSize = DefaultMaxPacketSize
+	}
 	p, err := r.ReadPacket()
 	switch {
 	case err == io.EOF:

@@ -595,6 +595,29 @@ func TestProtocolViolation(t *testing.T) {
 	}
 }
 
+// TestMaxPacketSize checks that a packet over MaxPacketSize ends the
+// connection from its fixed header alone: the server declares 64 MiB and
+// sends no body, and the client must not wait for it.
+func TestMaxPacketSize(t *testing.T) {
+	c, fc, _, err := connectedPair(t, Config{ClientID: "c", CleanSession: true, MaxPacketSize: 4096}, mqttwire.Accepted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// PUBLISH QoS 0, remaining length 64 MiB (80 80 80 20), and nothing after.
+	if _, err := fc.conn.Write([]byte{0x30, 0x80, 0x80, 0x80, 0x20}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.Done():
+	case <-time.After(2 * time.Second):
+		t.Fatal("the client waits for the body of a packet over MaxPacketSize")
+	}
+	if err := c.Err(); !errors.Is(err, mqttwire.ErrTooLarge) {
+		t.Errorf("Err() = %v, want ErrTooLarge", err)
+	}
+	fc.expectClosed(2 * time.Second)
+}
+
 // syncBuffer is a bytes.Buffer that the command and the test share.
 type syncBuffer struct {
 	mu sync.Mutex

@@ -113,6 +113,7 @@ func parseFlags(cmd string, args []string, stderr io.Writer) (*options, error) {
 		willMessage = fs.String("will-message", "", "will `message`")
 		willRetain  = fs.Bool("will-retain", false, "retain the will")
 		retry       = fs.Duration("retry", DefaultRetryInterval, "resend an unacknowledged PUBLISH (with DUP), PUBREL or SUBSCRIBE after this `duration`")
+		maxPacket   = fs.Int("max-packet", DefaultMaxPacketSize, "largest packet accepted from the server, in `bytes`; a bigger one ends the connection before it is read")
 		message     = new(string)
 		retain      = new(bool)
 		verbose     = new(bool)
@@ -182,6 +183,7 @@ func parseFlags(cmd string, args []string, stderr io.Writer) (*options, error) {
 			CleanSession:  *clean,
 			KeepAlive:     time.Duration(*keepalive) * time.Second,
 			RetryInterval: *retry,
+			MaxPacketSize: *maxPacket,
 		},
 	}
 	if !set["id"] {
