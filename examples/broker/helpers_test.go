@@ -313,3 +313,10 @@ func sessionOf(srv *server, clientID string) *session {
 
 // goroutines returns the number of goroutines, for the leak test.
 func goroutines() int { return runtime.NumGoroutine() }
+
+// retainedCount returns how many retained messages srv holds.
+func (srv *server) retainedCount() int {
+	srv.retained.mu.RLock()
+	defer srv.retained.mu.RUnlock()
+	return len(srv.retained.root.all(nil))
+}

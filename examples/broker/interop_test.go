@@ -141,9 +141,7 @@ func TestMosquittoClients(t *testing.T) {
 		}
 		run(t, nil, pub, append(common, "-r", "-t", "r/x", "-n")...) // an empty retained message clears it
 		eventually(t, "the retained message to be cleared", func() bool {
-			srv.retained.mu.RLock()
-			defer srv.retained.mu.RUnlock()
-			return len(srv.retained.m) == 0
+			return srv.retainedCount() == 0
 		})
 	})
 

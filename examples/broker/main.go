@@ -9,6 +9,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -33,7 +34,7 @@ type config struct {
 	maxQueued        int           // QoS 1 and 2 messages queued per session behind the window
 	maxClientID      int           // longest client id accepted, in bytes
 	maxSubscriptions int           // subscriptions per session
-	maxFilterLevels  int           // most levels in a subscription's topic filter
+	maxFilterLevels  int           // most levels in a subscription's topic filter, and in a retained message's topic
 	connectTimeout   time.Duration // time allowed from accept to CONNECT
 	acl              *acl
 	logger           *log.Logger // nil: no per-connection log lines
@@ -157,9 +158,14 @@ func (srv *server) publish(c *conn, topic, payload []byte, qos mqttwire.QoS, ret
 		return
 	}
 	if retain {
-		if len(payload) == 0 {
+		switch {
+		case len(payload) == 0:
 			srv.retained.set(topic, nil) // [MQTT-3.3.1-10], [MQTT-3.3.1-11]
-		} else {
+		case bytes.Count(topic, []byte{'/'})+1 > srv.cfg.maxFilterLevels:
+			// Not stored: the retained store has a node per level, so a
+			// deep topic would cost far more than its bytes. It is still
+			// delivered to the subscribers of the moment.
+		default:
 			if m == nil {
 				m = newMessage(topic, payload, qos)
 			}
@@ -200,7 +206,7 @@ func main() {
 	flag.IntVar(&cfg.maxQueued, "max-queued", cfg.maxQueued, "QoS 1 and 2 messages queued per session behind the in-flight window, online or offline; more are dropped")
 	flag.IntVar(&cfg.maxClientID, "max-client-id", cfg.maxClientID, "longest client id accepted, in bytes (at least 23)")
 	flag.IntVar(&cfg.maxSubscriptions, "max-subscriptions", cfg.maxSubscriptions, "subscriptions per session; more are refused (SUBACK 0x80)")
-	flag.IntVar(&cfg.maxFilterLevels, "max-filter-levels", cfg.maxFilterLevels, "most levels in a subscription's topic filter; a deeper one is refused (SUBACK 0x80)")
+	flag.IntVar(&cfg.maxFilterLevels, "max-filter-levels", cfg.maxFilterLevels, "most levels in a subscription's topic filter (a deeper one is refused, SUBACK 0x80) and in the topic of a retained message (a deeper one is delivered but not retained)")
 	flag.DurationVar(&cfg.connectTimeout, "connect-timeout", cfg.connectTimeout, "time allowed between accept and CONNECT")
 	quiet := flag.Bool("quiet", false, "do not log a line per connect and disconnect")
 	flag.Parse()

@@ -121,4 +121,23 @@ func TestFilterLevelsLimit(t *testing.T) {
 	topic := "x" + strings.Repeat("/"+strconv.Itoa(limit), limit)
 	p.publish(topic, "too deep", 0, false)
 	old.expectNothing()
+
+	// A retained message is stored up to the same depth, and only
+	// delivered beyond it: the retained store has a node per level.
+	watch := connect(t, addr, "watch", connOpts{}, false)
+	watch.subscribe("r/#", 0, 0)
+	stored := "r" + strings.Repeat("/a", limit-1)
+	p.publish(stored, "kept", 0, true)
+	p.publish(stored+"/a", "not kept", 0, true)
+	for _, want := range []string{stored, stored + "/a"} {
+		if m := watch.expectPublish(); m.Topic != want {
+			t.Fatalf("delivered %q, want %q", m.Topic, want)
+		}
+	}
+	late := connect(t, addr, "late", connOpts{}, false)
+	late.subscribe("r/#", 0, 0)
+	if m := late.expectPublish(); m.Topic != stored || !m.Retain {
+		t.Errorf("retained %q (retain %t), want %q", m.Topic, m.Retain, stored)
+	}
+	late.expectNothing()
 }

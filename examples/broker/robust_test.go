@@ -374,10 +374,7 @@ func TestShutdown(t *testing.T) {
 	for _, c := range clients {
 		c.expectClosed()
 	}
-	srv.retained.mu.RLock()
-	n := len(srv.retained.m)
-	srv.retained.mu.RUnlock()
-	if n != 0 {
+	if n := srv.retainedCount(); n != 0 {
 		t.Errorf("%d retained messages: a will was published on shutdown", n)
 	}
 	if _, err := net.Dial("tcp", addr); err == nil {

@@ -186,3 +186,91 @@ func BenchmarkRoute(b *testing.B) {
 		})
 	}
 }
+
+// The retained store's tree agrees with mqttwire.MatchTopic on every pair of
+// a table of filters and retained topics, returns each message once, and is
+// pruned back to nothing when every message is cleared.
+func TestRetainedMatch(t *testing.T) {
+	filters := []string{
+		"#", "+", "+/#", "a", "a/#", "a/+", "a/b", "a/+/c", "+/+", "/", "/+", "+/", "a//b", "a/+/+/#",
+		"$SYS/#", "$SYS/+", "$SYS", "+/b", "a/b/#", "+/+/+", "//#", "+//+", "x",
+	}
+	topics := []string{"a", "a/b", "a/b/c", "a/c/c", "/", "//", "a//b", "b", "$SYS", "$SYS/x", "$SYS/x/y", "x/b", "a/", "/a"}
+	var r retainedStore
+	for _, topic := range topics {
+		r.set([]byte(topic), newMessage([]byte(topic), []byte("p"), 1))
+	}
+	// Storing a topic again replaces its message.
+	r.set([]byte("a/b"), newMessage([]byte("a/b"), []byte("newer"), 0))
+	check := func() {
+		t.Helper()
+		for _, f := range filters {
+			var want []string
+			for _, m := range r.root.all(nil) {
+				if mqttwire.MatchTopic([]byte(f), m.topic) {
+					want = append(want, string(m.topic))
+				}
+			}
+			var got []string
+			for _, m := range r.match([]byte(f), nil) {
+				got = append(got, string(m.topic))
+			}
+			slices.Sort(want)
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Errorf("filter %q: matched %q, want %q", f, got, want)
+			}
+		}
+	}
+	check()
+	if got := r.match([]byte("a/b"), nil); len(got) != 1 || string(got[0].payload) != "newer" {
+		t.Errorf("a/b holds %v, want the newer message alone", got)
+	}
+	// Clearing half the topics leaves the rest matching as before, and
+	// clearing the rest prunes the tree.
+	for i, topic := range topics {
+		if i%2 == 0 {
+			r.set([]byte(topic), nil)
+		}
+	}
+	if n := len(r.root.all(nil)); n != len(topics)/2 {
+		t.Errorf("%d retained messages after clearing half of %d", n, len(topics))
+	}
+	check()
+	for _, topic := range topics {
+		r.set([]byte(topic), newMessage([]byte(topic), nil, 0)) // an empty payload clears
+	}
+	r.set([]byte("never/stored"), nil)
+	if len(r.root.children) != 0 || r.root.msg != nil {
+		t.Errorf("the tree keeps %d first levels after every message was cleared", len(r.root.children))
+	}
+}
+
+// BenchmarkRetainedMatch matches filters against 10,000 retained topics
+// (building/<b>/room/<r>/temp, 100 buildings of 100 rooms): a wildcard
+// filter that matches one building's 100 rooms, one that matches nothing,
+// and a filter without wildcards.
+func BenchmarkRetainedMatch(b *testing.B) {
+	var r retainedStore
+	for i := range 10_000 {
+		topic := fmt.Appendf(nil, "building/%d/room/%d/temp", i/100, i%100)
+		r.set(topic, newMessage(topic, []byte("21.5"), 0))
+	}
+	for _, bc := range []struct {
+		filter string
+		want   int
+	}{
+		{"building/7/room/+/temp", 100},
+		{"elsewhere/+/#", 0},
+		{"building/7/room/42/temp", 1},
+	} {
+		b.Run(bc.filter, func(b *testing.B) {
+			var out []*message
+			for b.Loop() {
+				if out = r.match([]byte(bc.filter), out[:0]); len(out) != bc.want {
+					b.Fatalf("%d matches, want %d", len(out), bc.want)
+				}
+			}
+		})
+	}
+}
