@@ -36,6 +36,7 @@ type config struct {
 	maxSubscriptions int           // subscriptions per session
 	maxFilterLevels  int           // most levels in a subscription's topic filter, and in a retained message's topic
 	connectTimeout   time.Duration // time allowed from accept to CONNECT
+	sessionExpiry    time.Duration // how long a persistent session is kept offline; 0: for ever
 	acl              *acl
 	logger           *log.Logger // nil: no per-connection log lines
 }
@@ -208,6 +209,7 @@ func main() {
 	flag.IntVar(&cfg.maxSubscriptions, "max-subscriptions", cfg.maxSubscriptions, "subscriptions per session; more are refused (SUBACK 0x80)")
 	flag.IntVar(&cfg.maxFilterLevels, "max-filter-levels", cfg.maxFilterLevels, "most levels in a subscription's topic filter (a deeper one is refused, SUBACK 0x80) and in the topic of a retained message (a deeper one is delivered but not retained)")
 	flag.DurationVar(&cfg.connectTimeout, "connect-timeout", cfg.connectTimeout, "time allowed between accept and CONNECT")
+	flag.DurationVar(&cfg.sessionExpiry, "session-expiry", cfg.sessionExpiry, "how long a persistent session (clean session 0) is kept while its client is away, with its subscriptions and queued messages; 0 keeps it until the client ends it")
 	quiet := flag.Bool("quiet", false, "do not log a line per connect and disconnect")
 	flag.Parse()
 
@@ -275,6 +277,8 @@ func checkConfig(cfg *config) error {
 		return fmt.Errorf("-max-filter-levels %d: want at least 1", cfg.maxFilterLevels)
 	case cfg.connectTimeout <= 0:
 		return fmt.Errorf("-connect-timeout %v: want more than 0", cfg.connectTimeout)
+	case cfg.sessionExpiry < 0:
+		return fmt.Errorf("-session-expiry %v: want 0 or more", cfg.sessionExpiry)
 	}
 	return nil
 }

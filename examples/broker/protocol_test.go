@@ -191,6 +191,50 @@ func TestSessions(t *testing.T) {
 	c.expectHex("20 02 00 00")
 }
 
+// With -session-expiry, a persistent session whose client stays away that
+// long ends, subscriptions and queued messages with it; a client that comes
+// back in time keeps it, and the clock starts again when it next leaves.
+func TestSessionExpiry(t *testing.T) {
+	t.Parallel()
+	const expiry = time.Second
+	srv, addr := startBroker(t, func(c *config) { c.sessionExpiry = expiry })
+	pub := connect(t, addr, "pub", connOpts{}, false)
+
+	// The client comes back at half the expiry and leaves again at once; the
+	// first absence's expiry passes while it is away for the second time,
+	// which has lasted less than the expiry, so the session stays.
+	c := connect(t, addr, "back", connOpts{persistent: true}, false)
+	c.subscribe("back/x", 1, 1)
+	c.disconnect()
+	time.Sleep(expiry / 2)
+	c = connect(t, addr, "back", connOpts{persistent: true}, true)
+	c.disconnect()
+	time.Sleep(expiry * 7 / 10)
+	c = connect(t, addr, "back", connOpts{persistent: true}, true)
+	// Online for longer than the expiry: the session stays too.
+	time.Sleep(expiry + expiry/5)
+	c.disconnect()
+	c = connect(t, addr, "back", connOpts{persistent: true}, true)
+	c.disconnect()
+
+	// Away too long: the session, its subscription and its queued message
+	// are gone.
+	c = connect(t, addr, "gone", connOpts{persistent: true}, false)
+	c.subscribe("gone/x", 1, 1)
+	c.disconnect()
+	pub.publish("gone/x", "queued", 1, false)
+	eventually(t, "the session to expire", func() bool {
+		srv.mu.Lock()
+		defer srv.mu.Unlock()
+		return srv.sessions["gone"] == nil
+	})
+	for _, sub := range srv.trie.match([]byte("gone/x"), nil) {
+		t.Errorf("the expired session's subscription is still in the trie: %s", sub.session.clientID)
+	}
+	c = connect(t, addr, "gone", connOpts{persistent: true}, false) // Session Present 0
+	c.expectNothing()
+}
+
 // [MQTT-3.1.2-24]: with keep-alive K, silence for 1.5 K closes the
 // connection, as a network failure: the will is published.
 func TestKeepAlive(t *testing.T) {

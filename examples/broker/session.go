@@ -4,6 +4,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/mqttwire/mqttwire"
 )
@@ -42,9 +43,11 @@ type session struct {
 	serial   uint64 // unique per session; orders sessions in trie.match
 
 	// owner is the connection that holds the session, and clean says whether
-	// the session ends with it; both are guarded by srv.mu.
+	// the session ends with it; both are guarded by srv.mu, and so is away,
+	// which counts the times the session has gone offline (see release).
 	owner *conn
 	clean bool
+	away  uint64
 
 	// subs maps each filter to its granted QoS; guarded by srv.trie.mu.
 	subs map[string]mqttwire.QoS
@@ -299,5 +302,24 @@ func (srv *server) release(c *conn) {
 	if s.clean {
 		delete(srv.sessions, s.clientID)
 		s.discard()
+		return
 	}
+	if expiry := srv.cfg.sessionExpiry; expiry > 0 {
+		s.away++
+		away := s.away
+		time.AfterFunc(expiry, func() { srv.expire(s, away) })
+	}
+}
+
+// expire ends a persistent session that has stayed offline for
+// -session-expiry since it went offline for the away-th time. A client that
+// came back in the meantime, even if it has gone again since, keeps it.
+func (srv *server) expire(s *session, away uint64) {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if s.owner != nil || s.away != away || srv.sessions[s.clientID] != s {
+		return
+	}
+	delete(srv.sessions, s.clientID)
+	s.discard()
 }
