@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -408,7 +407,7 @@ func (c *conn) handleSubscribe(p *mqttwire.Subscribe) {
 		code, refused := byte(f.QoS), false
 		// Each level of a filter is a node in the trie, about 80 bytes for
 		// two bytes of "+/", so its depth is bounded as well as its length.
-		if bytes.Count(f.Topic, []byte{'/'})+1 > srv.cfg.maxFilterLevels ||
+		if srv.tooDeep(f.Topic) ||
 			srv.cfg.acl.denySubscribe(f.Topic) || !srv.trie.subscribe(s, f.Topic, f.QoS, srv.cfg.maxSubscriptions) {
 			// 3.1 has no failure code: answer the requested QoS and do not
 			// subscribe, as mosquitto does (conformance.md §3 row 4).

@@ -126,6 +126,13 @@ func (srv *server) serve(ln net.Listener) error {
 	}
 }
 
+// tooDeep reports whether a topic or filter has more levels than
+// -max-filter-levels: the subscription trie and the retained store spend a
+// node on each level, so a deeper one is not stored in either.
+func (srv *server) tooDeep(topic []byte) bool {
+	return bytes.Count(topic, []byte{'/'})+1 > srv.cfg.maxFilterLevels
+}
+
 // forget removes c, which has ended, from the connections shutdown closes.
 func (srv *server) forget(c *conn) {
 	srv.mu.Lock()
@@ -162,7 +169,7 @@ func (srv *server) publish(c *conn, topic, payload []byte, qos mqttwire.QoS, ret
 		switch {
 		case len(payload) == 0:
 			srv.retained.set(topic, nil) // [MQTT-3.3.1-10], [MQTT-3.3.1-11]
-		case bytes.Count(topic, []byte{'/'})+1 > srv.cfg.maxFilterLevels:
+		case srv.tooDeep(topic):
 			// Not stored: the retained store has a node per level, so a
 			// deep topic would cost far more than its bytes. It is still
 			// delivered to the subscribers of the moment.
