@@ -244,7 +244,18 @@ type Decoder struct {
 // The returned packet aliases b and d: see Decoder. Decode does no
 // allocation, except that SUBSCRIBE and UNSUBSCRIBE grow a reused slice the
 // first times they meet more filters than before.
-func (d *Decoder) Decode(b []byte) (p Packet, n int, err error) {
+func (d *Decoder) Decode(b []byte) (Packet, int, error) {
+	// The commonest packet first: see Publish.decodeFrame.
+	if len(b) >= 4 && publishFirst[b[0]] {
+		if n := d.publish.decodeFrame(b, d.MaxSize); n > 0 {
+			return &d.publish, n, nil
+		}
+	}
+	return d.decode(b)
+}
+
+// decode is Decode for every packet: see Decode.
+func (d *Decoder) decode(b []byte) (p Packet, n int, err error) {
 	var rem, hl int // the remaining length and the fixed header's length
 	if len(b) >= 2 && b[1] < 0x80 {
 		// Most packets have a one-byte remaining length.
