@@ -14,6 +14,7 @@
 package mqttwire
 
 import (
+	"encoding/binary"
 	"errors"
 	"io"
 	"strconv"
@@ -247,10 +248,59 @@ type Decoder struct {
 func (d *Decoder) Decode(b []byte) (Packet, int, error) {
 	// The commonest packet first: see Publish.decodeFrame.
 	if len(b) >= 4 && publishFirst[b[0]] {
-		if n := d.publish.decodeFrame(b, d.MaxSize); n > 0 {
-			return &d.publish, n, nil
+		p := &d.publish
+		rem, hl := int(b[1]), 2
+		if rem >= 0x80 {
+			if b[2]-1 >= 0x7f { // a third length byte, or a last byte of 0
+				goto full
+			}
+			rem, hl = rem&0x7f|int(b[2])<<7, 3
 		}
+		n := hl + rem
+		if n > len(b) || uint(n-1) > uint(d.MaxSize-1) || rem < 2 {
+			goto full
+		}
+		body := b[hl:n:n]
+		end := 2 + (int(body[0])<<8 | int(body[1]))
+		if end > len(body) || end < 10 {
+			goto full
+		}
+		topic := body[2:end:end]
+		const k = floorName * ones
+		var m uint64
+		switch t := len(topic); {
+		case t <= 16:
+			u := binary.LittleEndian.Uint64(topic)
+			v := binary.LittleEndian.Uint64(topic[t-8:])
+			m = (u - k) | u | (v - k) | v
+		case t <= 32:
+			u := binary.LittleEndian.Uint64(topic)
+			v := binary.LittleEndian.Uint64(topic[8:])
+			x := binary.LittleEndian.Uint64(topic[t-16:])
+			y := binary.LittleEndian.Uint64(topic[t-8:])
+			m = (u - k) | u | (v - k) | v | (x - k) | x | (y - k) | y
+		default:
+			goto full
+		}
+		if m&highs != 0 {
+			goto full
+		}
+		first := b[0]
+		var id uint16
+		if first&(3<<publishQoSShift) != 0 {
+			if end+2 > len(body) {
+				goto full
+			}
+			if id = uint16(body[end])<<8 | uint16(body[end+1]); id == 0 {
+				goto full
+			}
+			end += 2
+		}
+		p.Dup, p.QoS, p.Retain = first&publishDup != 0, QoS(first>>publishQoSShift&3), first&publishRetain != 0
+		p.Topic, p.PacketID, p.Payload = topic, id, body[end:]
+		return p, n, nil
 	}
+full:
 	return d.decode(b)
 }
 
