@@ -1,9 +1,6 @@
 package mqttwire
 
-import (
-	"encoding/binary"
-	"fmt"
-)
+import "fmt"
 
 // Publish is the PUBLISH packet (§3.3). Topic and Payload of a decoded
 // Publish alias the decoded input.
@@ -146,66 +143,3 @@ var publishFirst = func() (ok [256]bool) {
 	}
 	return ok
 }()
-
-// decodeFrame is Decoder.Decode's fast path for the commonest packet: a whole
-// PUBLISH at the start of b whose first byte publishFirst passes, with a
-// remaining length of one or two bytes, a topic name of eight bytes or more
-// that are all ASCII at or above floorName, and, with QoS 1 or 2, a packet
-// identifier other than 0. It decodes such a packet into p and returns its
-// size. For anything else it returns 0, and Decoder.decode judges the packet
-// in full: it reports any error, and decodes the valid packets this path does
-// not take. Every check here is one the full path makes too.
-func (p *Publish) decodeFrame(b []byte, maxSize int) int {
-	rem, hl := int(b[1]), 2
-	if rem >= 0x80 {
-		if b[2]-1 >= 0x7f { // a third length byte, or a last byte of 0
-			return 0
-		}
-		rem, hl = rem&0x7f|int(b[2])<<7, 3
-	}
-	n := hl + rem
-	if n > len(b) || uint(n-1) > uint(maxSize-1) || rem < 2 {
-		return 0
-	}
-	body := b[hl:n:n]
-	end := 2 + (int(body[0])<<8 | int(body[1]))
-	if end > len(body) || end < 10 {
-		return 0
-	}
-	// The topic name, eight bytes a step as checkPlain reads it, with
-	// overlapping steps where its length is not a multiple of eight.
-	topic := body[2:end:end]
-	const k = floorName * ones
-	var m uint64
-	switch t := len(topic); {
-	case t <= 16:
-		u := binary.LittleEndian.Uint64(topic)
-		v := binary.LittleEndian.Uint64(topic[t-8:])
-		m = (u - k) | u | (v - k) | v
-	case t <= 32:
-		u := binary.LittleEndian.Uint64(topic)
-		v := binary.LittleEndian.Uint64(topic[8:])
-		x := binary.LittleEndian.Uint64(topic[t-16:])
-		y := binary.LittleEndian.Uint64(topic[t-8:])
-		m = (u - k) | u | (v - k) | v | (x - k) | x | (y - k) | y
-	default:
-		return 0
-	}
-	if m&highs != 0 {
-		return 0
-	}
-	first := b[0]
-	var id uint16
-	if first&(3<<publishQoSShift) != 0 {
-		if end+2 > len(body) {
-			return 0
-		}
-		if id = uint16(body[end])<<8 | uint16(body[end+1]); id == 0 {
-			return 0
-		}
-		end += 2
-	}
-	p.Dup, p.QoS, p.Retain = first&publishDup != 0, QoS(first>>publishQoSShift&3), first&publishRetain != 0
-	p.Topic, p.PacketID, p.Payload = topic, id, body[end:]
-	return n
-}
