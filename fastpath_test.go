@@ -110,3 +110,59 @@ func TestFastPathTopicBytes(t *testing.T) {
 		}
 	}
 }
+
+// genPublishValue returns a Publish that may be invalid: any QoS from 0 to 3,
+// Dup and PacketID set or not, and a topic name of 0 to 40 bytes with up to
+// two damaged bytes.
+func genPublishValue() gopter.Gen {
+	return func(gp *gopter.GenParameters) *gopter.GenResult {
+		r := gp.Rng
+		p := &Publish{QoS: QoS(r.Intn(4)), Dup: r.Intn(4) == 0, Retain: r.Intn(2) == 0}
+		if r.Intn(4) != 0 {
+			p.PacketID = uint16(r.Intn(3)) // often 0, so that both rules are met and broken
+		}
+		p.Topic = bytes.Repeat([]byte("xyz/"), 10)[:r.Intn(41)]
+		for n := r.Intn(3); n > 0 && len(p.Topic) > 0; n-- {
+			p.Topic[r.Intn(len(p.Topic))] = damages[r.Intn(len(damages))]
+		}
+		switch r.Intn(4) {
+		case 0:
+			p.Payload = make([]byte, 100+r.Intn(50)) // near the one-byte remaining length's end
+		case 1:
+			p.Payload = make([]byte, r.Intn(20000)) // up to a three-byte remaining length
+		default:
+			p.Payload = make([]byte, r.Intn(16))
+		}
+		return gopter.NewGenResult(p, gopter.NoShrinker)
+	}
+}
+
+func TestPropertyAppendFastPath(t *testing.T) {
+	params := gopter.DefaultTestParameters()
+	params.MinSuccessfulTests = 20000
+	if testing.Short() {
+		params.MinSuccessfulTests = 2000
+	}
+	props := gopter.NewProperties(params)
+	prefix := []byte{0xEE, 0xEE}
+	props.Property("Append and appendFull agree, and Append stays in a buffer of exactly Size bytes", prop.ForAll(
+		func(p *Publish) string {
+			want, wantErr := p.appendFull(append([]byte(nil), prefix...))
+			buf := make([]byte, len(prefix), len(prefix)+p.Size())
+			copy(buf, prefix)
+			got, err := p.Append(buf)
+			if err != wantErr {
+				return fmt.Sprintf("%v: Append error %v, appendFull %v", p, err, wantErr)
+			}
+			if !bytes.Equal(got, want) {
+				return fmt.Sprintf("%v: Append\n% X\nappendFull\n% X", p, got, want)
+			}
+			if err == nil && &got[0] != &buf[0] {
+				return fmt.Sprintf("%v: Append grew a buffer of Size() bytes", p)
+			}
+			return ""
+		},
+		genPublishValue(),
+	))
+	props.TestingRun(t)
+}
