@@ -68,7 +68,7 @@ func TestPropertyFastPaths(t *testing.T) {
 	var fast, full Decoder
 	props.Property("Decode and the full path agree", prop.ForAll(
 		func(in damaged) string {
-			for _, maxSize := range []int{0, len(in.wire) - 1} {
+			for _, maxSize := range []int{0, len(in.wire) - 1, len(in.wire)} {
 				fast.MaxSize, full.MaxSize = maxSize, maxSize
 				fast.Version, full.Version = 0, 0
 				p, n, err := fast.Decode(in.wire)

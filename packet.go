@@ -308,6 +308,39 @@ func (d *Decoder) Decode(b []byte) (Packet, int, error) {
 		p.Topic, p.PacketID, p.Payload = topic, id, body[end:]
 		return p, n, nil
 	}
+	// Then the packets that carry only a packet identifier, other than 0,
+	// and those with no body, with the flags of Table 2.2; a packet over
+	// MaxSize goes to the full path, which refuses it.
+	if len(b) >= 4 && b[1] == 2 && b[2]|b[3] != 0 && uint(3) <= uint(d.MaxSize-1) {
+		id := uint16(b[2])<<8 | uint16(b[3])
+		switch b[0] {
+		case byte(TypePuback) << 4:
+			d.puback.PacketID = id
+			return &d.puback, 4, nil
+		case byte(TypePubrec) << 4:
+			d.pubrec.PacketID = id
+			return &d.pubrec, 4, nil
+		case byte(TypePubrel)<<4 | 2:
+			d.pubrel.PacketID = id
+			return &d.pubrel, 4, nil
+		case byte(TypePubcomp) << 4:
+			d.pubcomp.PacketID = id
+			return &d.pubcomp, 4, nil
+		case byte(TypeUnsuback) << 4:
+			d.unsuback.PacketID = id
+			return &d.unsuback, 4, nil
+		}
+	}
+	if len(b) >= 2 && b[1] == 0 && uint(1) <= uint(d.MaxSize-1) {
+		switch b[0] {
+		case byte(TypePingreq) << 4:
+			return &d.pingreq, 2, nil
+		case byte(TypePingresp) << 4:
+			return &d.pingresp, 2, nil
+		case byte(TypeDisconnect) << 4:
+			return &d.disconnect, 2, nil
+		}
+	}
 full:
 	return d.decode(b)
 }
