@@ -40,7 +40,7 @@ func BenchmarkAppend(b *testing.B) {
 // BenchmarkReader reads a mixed stream held in a 64 KiB buffer, through a
 // Reader with a 64 KiB buffer, as a socket read would bring it in.
 func BenchmarkReader(b *testing.B) {
-	stream, count := mixedStream(64<<10 - 512)
+	stream, count := mixedStream(64 << 10)
 	src := bytes.NewReader(stream)
 	r := NewReaderSize(src, 64<<10)
 	b.ReportAllocs()
