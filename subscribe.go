@@ -1,6 +1,7 @@
 package mqttwire
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strings"
 )
@@ -18,6 +19,92 @@ import (
 type TopicFilter struct {
 	Topic []byte // a topic filter: '+' and '#' allowed where §4.7.1 says
 	QoS   QoS
+}
+
+// Design note: SUBSCRIBE and UNSUBSCRIBE ask plainFilter first, a check that
+// answers yes only for a filter that checkTopicFilter would pass, and ask
+// checkTopicFilter only when it answers no: for a filter that is not ASCII,
+// and for every bad one, so that the error is the one checkTopicFilter names.
+
+// plainFilter reports whether s is a topic filter of ASCII bytes other than
+// U+0000 with each '+' and '#' where §4.7.1 lets it stand, and so valid. It
+// reports false for an empty s and for any that is not ASCII or not valid:
+// checkTopicFilter then judges it. It reads s eight bytes a word, each word
+// starting at most seven bytes after the one before, so that every two
+// neighbouring bytes lie in one word, and the last word ending at the end of
+// s: two words up to 15 bytes, three up to 22, with no loop. A filter shorter
+// than eight bytes is moved to the top of a word filled below with '/'.
+// filterWord then sees every neighbour that a rule asks about.
+func plainFilter(s []byte) bool {
+	switch n := len(s); {
+	case n == 0:
+		return false // textEmpty
+	case n < 8:
+		return filterWord(shortWord(s))
+	case n <= 15:
+		return filterWord(binary.LittleEndian.Uint64(s)) && filterWord(binary.LittleEndian.Uint64(s[n-8:]))
+	case n <= 22:
+		return filterWord(binary.LittleEndian.Uint64(s)) && filterWord(binary.LittleEndian.Uint64(s[7:])) &&
+			filterWord(binary.LittleEndian.Uint64(s[n-8:]))
+	default:
+		for i := 0; i < n-8; i += 7 {
+			if !filterWord(binary.LittleEndian.Uint64(s[i:])) {
+				return false
+			}
+		}
+		return filterWord(binary.LittleEndian.Uint64(s[n-8:]))
+	}
+}
+
+// shortWord returns s, of one to seven bytes, as the top bytes of a word
+// whose bytes below are '/': a '/' before the first byte lets a wildcard
+// stand there, as at the start of s.
+func shortWord(s []byte) uint64 {
+	n := uint(len(s))
+	var w uint64
+	if n >= 4 {
+		// Two overlapping halves: a byte read twice is the same byte.
+		w = uint64(binary.LittleEndian.Uint32(s))<<(32-8*(n-4)) | uint64(binary.LittleEndian.Uint32(s[n-4:]))<<32
+		return w | slashes>>(8*n)
+	}
+	w = slashes
+	for _, c := range s {
+		w = w>>8 | uint64(c)<<56
+	}
+	return w
+}
+
+const slashes = '/' * ones
+
+// filterWord reports whether w, eight bytes of a topic filter, breaks none
+// of the rules plainFilter checks: every byte ASCII and not U+0000
+// [MQTT-1.5.3-2], a '+' or '#' only after a '/' [MQTT-4.7.1-2],
+// [MQTT-4.7.1-3], a '+' only before a '/' [MQTT-4.7.1-3], and a '#' only
+// last [MQTT-4.7.1-2]. It looks at neighbours inside w only: the first byte
+// of w has no byte before it, the last none after it, and a '+' or '#' there
+// breaks nothing here. plainFilter reads the words so that each such byte is
+// judged in another word, or stands at the start or end of the filter, where
+// nothing is asked of that neighbour.
+func filterWord(w uint64) bool {
+	// Most words hold only ASCII bytes at or above ',' (0x2C), which lies
+	// above U+0000, '#' and '+': see checkPlain.
+	if (w-','*ones|w)&highs == 0 {
+		return true
+	}
+	// For an ASCII byte c and a constant k < 0x80, 0x80 - (c^k) sets bit 7
+	// only if c == k, and (c^k) + 0x7f only if c != k; neither borrows
+	// from nor carries into another byte. '#' (0x23) and '+' (0x2B) differ
+	// only in bit 3 (see specialMarks).
+	nul := highs - w
+	wild := highs - (w&^(0x08*ones) ^ '#'*ones)
+	notSlash := w ^ slashes + low7
+	// A wildcard is bad where the byte before it is not '/', and, but in
+	// the last byte, where it is '#' (bit 3 clear: plus, bit 3 moved to bit
+	// 7, has bit 7 of its last byte set instead) or the byte after it is
+	// not '/'.
+	plus := w<<4 | 1<<63
+	wildBad := notSlash<<8 | notSlash>>8 | ^plus
+	return (w|nul|wild&wildBad)&highs == 0
 }
 
 // Subscribe is the SUBSCRIBE packet (§3.8). The filters of a decoded
@@ -109,6 +196,53 @@ func (s *Subscribe) Decode(h Header, body []byte) error {
 }
 
 func (s *Subscribe) decode(body []byte) error {
+	if s.decodeFast(body) {
+		return nil
+	}
+	return s.decodeChecked(body)
+}
+
+// decodeFast decodes a SUBSCRIBE body that breaks no rule, whose filters
+// plainFilter passes, and which has no more filters than the Filters slice
+// has room for: the common case, in one pass that stores the filters and one
+// that checks them, with no error to choose. It reports false on anything
+// else, for decodeChecked to decode anew, with the errors it reports in its
+// order. Either may overwrite the slots of Filters before it fails.
+func (s *Subscribe) decodeFast(body []byte) bool {
+	if len(body) < 2 {
+		return false
+	}
+	id := uint16(body[0])<<8 | uint16(body[1])
+	filters := s.Filters[:cap(s.Filters)]
+	k, i := 0, 2
+	for ; k < len(filters) && i < len(body); k++ {
+		h := body[i:]
+		if len(h) < 3 {
+			return false
+		}
+		n := int(h[0])<<8 | int(h[1])
+		if n == 0 || n+2 >= len(h) || h[n+2] > byte(QoS2) {
+			return false
+		}
+		filters[k] = TopicFilter{Topic: h[2 : n+2 : n+2], QoS: QoS(h[n+2])}
+		i += n + 3
+	}
+	if i < len(body) || id == 0 || k == 0 {
+		return false // more filters than room, or a rule broken
+	}
+	filters = filters[:k]
+	for i := range filters {
+		if !plainFilter(filters[i].Topic) {
+			return false
+		}
+	}
+	s.PacketID, s.Filters = id, filters
+	return true
+}
+
+// decodeChecked decodes a SUBSCRIBE body, reporting the first rule it
+// breaks.
+func (s *Subscribe) decodeChecked(body []byte) error {
 	id, err := consumePacketID(TypeSubscribe, body)
 	if err != nil {
 		return err
