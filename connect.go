@@ -1,6 +1,9 @@
 package mqttwire
 
-import "fmt"
+import (
+	"encoding/binary"
+	"fmt"
+)
 
 // Connect is the CONNECT packet (§3.1), the first packet a client sends.
 // Byte-slice fields of a decoded Connect alias the decoded input.
@@ -201,8 +204,133 @@ func (c *Connect) Decode(h Header, body []byte) error {
 	return c.decode(body)
 }
 
+// Design note: decode and Append first try a straight way for the commonest
+// CONNECT: level 4 ("MQTT"), and every text field ASCII without U+0000 (a
+// will topic also non-empty and without a wildcard). The straight way checks
+// no rule less than the exact way; it only gives up on whatever it does not
+// judge at once, and the exact way, decodeExact or appendExact, then starts
+// over and names the error, if there is one.
+
+// connectStart311 is the start of a 3.1.1 CONNECT body read as a
+// little-endian word: the length-prefixed protocol name "MQTT", level 4, and
+// then the flags, here 0.
+const connectStart311 = 0x04<<48 | 'T'<<40 | 'T'<<32 | 'Q'<<24 | 'M'<<16 | 0x04<<8 | 0x00
+
+// connectFlags311 is true for each CONNECT flags byte that the 3.1.1 rules
+// accept: reserved bit 0 clear [MQTT-3.1.2-3], will QoS below 3
+// [MQTT-3.1.2-14], will QoS and retain clear without the will flag
+// [MQTT-3.1.2-13], [MQTT-3.1.2-15], and a password only with a user name
+// [MQTT-3.1.2-22].
+var connectFlags311 = func() (ok [256]bool) {
+	for f := range 256 {
+		will, qos, retain := f&connectWill != 0, f>>connectWillQoSShift&3, f&connectWillRetain != 0
+		ok[f] = f&connectReserved == 0 && qos != 3 && (will || qos == 0 && !retain) &&
+			(f&connectPassword == 0 || f&connectUsername != 0)
+	}
+	return ok
+}()
+
+// plainMarks is checkPlain's first look at a field f = b[e-len(f):e] that
+// has at least eight bytes of b before it, k being floor*ones for the
+// field's kind: bit 7 of a byte of the result is set where a byte of f is not
+// ASCII or is below the floor, and if no bit 7 is set, checkPlain passes f.
+// Its words overlap as checkPlain's do: eight bytes a step from the start,
+// and then the eight bytes that end f, whose marks of bytes already read or
+// before f are shifted out. A borrow out of a byte before f can only set bit
+// 7 of a byte of f, never clear it, so f is never passed wrongly.
+func plainMarks(b, f []byte, e int, k uint64) (m uint64) {
+	for len(f) > 8 {
+		w := binary.LittleEndian.Uint64(f)
+		m |= w - k | w
+		f = f[8:]
+	}
+	w := binary.LittleEndian.Uint64(b[e-8 : e])
+	// 8-len(f) bytes to shift out, at most 8: two shifts of at most 32 bits.
+	h := 4 * uint((8-len(f))&15)
+	return m | (w-k|w)>>h>>h
+}
+
+// nextField returns the bounds of the length-prefixed field at b[i:], s
+// after the prefix and e after the field; ok is false if either runs past b.
+func nextField(b []byte, i int) (s, e int, ok bool) {
+	s = i + 2
+	if s > len(b) {
+		return 0, 0, false
+	}
+	e = s + int(binary.BigEndian.Uint16(b[i:s]))
+	return s, e, e <= len(b)
+}
+
 // decode decodes a CONNECT body under the rules of its own protocol level.
 func (c *Connect) decode(body []byte) error {
+	// The straight way (see the design note above): the variable header is
+	// one word, compared whole but for the flags, which one look-up judges.
+	// Then each field in turn; plainMarks gathers the first look at the
+	// text fields, judged once at the end.
+	if len(body) < 12 {
+		return c.decodeExact(body)
+	}
+	w := binary.LittleEndian.Uint64(body)
+	flags := byte(w >> 56)
+	if w<<8 != connectStart311<<8 || !connectFlags311[flags] {
+		return c.decodeExact(body)
+	}
+	s, e, ok := nextField(body, 10)
+	if !ok {
+		return c.decodeExact(body)
+	}
+	id := body[s:e:e]
+	c.ClientID = id
+	m := plainMarks(body, id, e, floorString*ones)
+	if flags&connectWill == 0 {
+		c.WillTopic, c.WillMessage = nil, nil
+	} else {
+		if s, e, ok = nextField(body, e); !ok || s == e { // [MQTT-4.7.3-1]: not empty
+			return c.decodeExact(body)
+		}
+		topic := body[s:e:e]
+		c.WillTopic = topic
+		m |= plainMarks(body, topic, e, floorName*ones)
+		if s, e, ok = nextField(body, e); !ok {
+			return c.decodeExact(body)
+		}
+		c.WillMessage = body[s:e:e]
+	}
+	if flags&connectUsername == 0 {
+		c.Username = nil
+	} else {
+		if s, e, ok = nextField(body, e); !ok {
+			return c.decodeExact(body)
+		}
+		user := body[s:e:e]
+		c.Username = user
+		m |= plainMarks(body, user, e, floorString*ones)
+	}
+	if flags&connectPassword == 0 {
+		c.Password = nil
+	} else {
+		if s, e, ok = nextField(body, e); !ok {
+			return c.decodeExact(body)
+		}
+		c.Password = body[s:e:e]
+	}
+	if e != len(body) || m&highs != 0 {
+		return c.decodeExact(body)
+	}
+	c.Version = V311
+	c.CleanSession = flags&connectCleanSession != 0
+	c.KeepAlive = binary.BigEndian.Uint16(body[8:10])
+	c.WillFlag = flags&connectWill != 0
+	c.WillQoS = QoS(flags >> connectWillQoSShift & 3)
+	c.WillRetain = flags&connectWillRetain != 0
+	c.UsernameFlag = flags&connectUsername != 0
+	c.PasswordFlag = flags&connectPassword != 0
+	return nil
+}
+
+// decodeExact is decode the exact way: it checks each rule in turn, and
+// returns the first error.
+func (c *Connect) decodeExact(body []byte) error {
 	name, n, ok := consumeString(body)
 	if !ok {
 		return errConnectName
