@@ -154,6 +154,84 @@ func (s *Subscribe) Size() int { return sizeFrame(s.remaining()) }
 // Append validates s and appends its encoding to b. It does no allocation
 // when cap(b)-len(b) >= s.Size().
 func (s *Subscribe) Append(b []byte) ([]byte, error) {
+	// The common case first: a packet identifier, filters with a good QoS
+	// and a topic that fits its length prefix and that plainFilter passes,
+	// and a size that fits, so that no error is to be chosen; anything else
+	// goes to appendChecked, which checks s anew in the order of the rules.
+	fs := s.Filters
+	remaining, odd := 2, false
+	for i := range fs {
+		remaining += 3 + len(fs[i].Topic)
+		odd = odd || fs[i].QoS > QoS2 || len(fs[i].Topic) > 65535
+	}
+	if odd || s.PacketID == 0 || len(fs) == 0 || remaining > MaxRemaining || !plainFilters(fs) {
+		return s.appendChecked(b)
+	}
+	// Write at offsets computed from the size, into room made once.
+	size := sizeFrame(remaining)
+	b = grow(b, size)
+	n := len(b)
+	b = b[:n+size]
+	out := b[n:]
+	out[0] = byte(TypeSubscribe)<<4 | fixedFlags[TypeSubscribe]
+	j := 1
+	for v := remaining; ; v >>= 7 {
+		if v < 0x80 {
+			out[j] = byte(v)
+			j++
+			break
+		}
+		out[j] = byte(v) | 0x80
+		j++
+	}
+	out[j], out[j+1] = byte(s.PacketID>>8), byte(s.PacketID)
+	rest := out[j+2:]
+	for i := range fs {
+		t := fs[i].Topic
+		m := len(t)
+		if len(rest) < m+3 {
+			break // never: rest holds what remaining counted
+		}
+		rest[0], rest[1] = byte(m>>8), byte(m)
+		copyTopic(rest[2:m+2], t)
+		rest[m+2] = byte(fs[i].QoS)
+		rest = rest[m+3:]
+	}
+	return b, nil
+}
+
+// plainFilters reports whether plainFilter passes the topic of every
+// filter in fs.
+func plainFilters(fs []TopicFilter) bool {
+	for i := range fs {
+		if !plainFilter(fs[i].Topic) {
+			return false
+		}
+	}
+	return true
+}
+
+// copyTopic copies src to dst, of the same length, eight bytes a word, the
+// last word overlapping the one before: for a topic of tens of bytes this
+// costs less than a call to memmove, and Append's loop makes no call.
+func copyTopic(dst, src []byte) {
+	n := len(src)
+	dst = dst[:n]
+	if n < 8 {
+		for i := range src {
+			dst[i] = src[i]
+		}
+		return
+	}
+	for i := 0; i < n-8; i += 8 {
+		binary.LittleEndian.PutUint64(dst[i:], binary.LittleEndian.Uint64(src[i:]))
+	}
+	binary.LittleEndian.PutUint64(dst[n-8:], binary.LittleEndian.Uint64(src[n-8:]))
+}
+
+// appendChecked is Append for any s: it checks s in the order of the rules
+// and reports the first it breaks.
+func (s *Subscribe) appendChecked(b []byte) ([]byte, error) {
 	if s.PacketID == 0 {
 		return b, errPacketIDZeroEnc[TypeSubscribe] // [MQTT-2.3.1-1]
 	}
@@ -231,10 +309,8 @@ func (s *Subscribe) decodeFast(body []byte) bool {
 		return false // more filters than room, or a rule broken
 	}
 	filters = filters[:k]
-	for i := range filters {
-		if !plainFilter(filters[i].Topic) {
-			return false
-		}
+	if !plainFilters(filters) {
+		return false
 	}
 	s.PacketID, s.Filters = id, filters
 	return true

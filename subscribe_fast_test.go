@@ -69,3 +69,31 @@ func TestPlainFilter(t *testing.T) {
 		}
 	}
 }
+
+// TestSubscribeAppendFast checks that Append, with its fast path, writes
+// what appendChecked writes and fails as it fails, for random packets with
+// filters of every length and random bytes, QoS and identifiers.
+func TestSubscribeAppendFast(t *testing.T) {
+	r := rand.New(rand.NewSource(2))
+	alphabet := []byte("ab/+#/\x00\xc3")
+	for range 50000 {
+		s := &Subscribe{PacketID: uint16(r.Intn(3))}
+		for range r.Intn(4) {
+			topic := make([]byte, r.Intn(30))
+			for i := range topic {
+				if r.Intn(8) == 0 {
+					topic[i] = alphabet[r.Intn(len(alphabet))]
+				} else {
+					topic[i] = "abc/"[r.Intn(4)]
+				}
+			}
+			s.Filters = append(s.Filters, TopicFilter{Topic: topic, QoS: QoS(r.Intn(4)*r.Intn(2) + r.Intn(2))})
+		}
+		prefix := []byte{0xEE}
+		got, gotErr := s.Append(prefix[:1:1])
+		want, wantErr := s.appendChecked(prefix[:1:1])
+		if gotErr != wantErr || string(got) != string(want) {
+			t.Fatalf("%v: Append = % X, %v; appendChecked = % X, %v", s, got, gotErr, want, wantErr)
+		}
+	}
+}
