@@ -172,20 +172,7 @@ func (s *Subscribe) Append(b []byte) ([]byte, error) {
 	b = grow(b, size)
 	n := len(b)
 	b = b[:n+size]
-	out := b[n:]
-	out[0] = byte(TypeSubscribe)<<4 | fixedFlags[TypeSubscribe]
-	j := 1
-	for v := remaining; ; v >>= 7 {
-		if v < 0x80 {
-			out[j] = byte(v)
-			j++
-			break
-		}
-		out[j] = byte(v) | 0x80
-		j++
-	}
-	out[j], out[j+1] = byte(s.PacketID>>8), byte(s.PacketID)
-	rest := out[j+2:]
+	rest := putHeader(b[n:], TypeSubscribe, remaining, s.PacketID)
 	for i := range fs {
 		t := fs[i].Topic
 		m := len(t)
@@ -198,6 +185,21 @@ func (s *Subscribe) Append(b []byte) ([]byte, error) {
 		rest = rest[m+3:]
 	}
 	return b, nil
+}
+
+// putHeader writes the fixed header of a packet of type t with the remaining
+// length remaining, and the packet identifier id, at the start of out, and
+// returns the rest of out.
+func putHeader(out []byte, t Type, remaining int, id uint16) []byte {
+	out[0] = byte(t)<<4 | fixedFlags[t]
+	j := 1
+	for ; remaining >= 0x80; remaining >>= 7 {
+		out[j] = byte(remaining) | 0x80
+		j++
+	}
+	out[j] = byte(remaining)
+	out[j+1], out[j+2] = byte(id>>8), byte(id)
+	return out[j+3:]
 }
 
 // plainFilters reports whether plainFilter passes the topic of every
@@ -477,6 +479,47 @@ func (u *Unsubscribe) Size() int { return sizeFrame(u.remaining()) }
 // Append validates u and appends its encoding to b. It does no allocation
 // when cap(b)-len(b) >= u.Size().
 func (u *Unsubscribe) Append(b []byte) ([]byte, error) {
+	// As Subscribe.Append: the common case first, written at computed
+	// offsets; anything else goes to appendChecked.
+	ts := u.Topics
+	remaining, odd := 2, false
+	for _, t := range ts {
+		remaining += 2 + len(t)
+		odd = odd || len(t) > 65535
+	}
+	if odd || u.PacketID == 0 || len(ts) == 0 || remaining > MaxRemaining || !plainTopics(ts) {
+		return u.appendChecked(b)
+	}
+	size := sizeFrame(remaining)
+	b = grow(b, size)
+	n := len(b)
+	b = b[:n+size]
+	rest := putHeader(b[n:], TypeUnsubscribe, remaining, u.PacketID)
+	for _, t := range ts {
+		m := len(t)
+		if len(rest) < m+2 {
+			break // never: rest holds what remaining counted
+		}
+		rest[0], rest[1] = byte(m>>8), byte(m)
+		copyTopic(rest[2:m+2], t)
+		rest = rest[m+2:]
+	}
+	return b, nil
+}
+
+// plainTopics reports whether plainFilter passes every topic filter in ts.
+func plainTopics(ts [][]byte) bool {
+	for _, t := range ts {
+		if !plainFilter(t) {
+			return false
+		}
+	}
+	return true
+}
+
+// appendChecked is Append for any u: it checks u in the order of the rules
+// and reports the first it breaks.
+func (u *Unsubscribe) appendChecked(b []byte) ([]byte, error) {
 	if u.PacketID == 0 {
 		return b, errPacketIDZeroEnc[TypeUnsubscribe] // [MQTT-2.3.1-1]
 	}
@@ -514,6 +557,49 @@ func (u *Unsubscribe) Decode(h Header, body []byte) error {
 }
 
 func (u *Unsubscribe) decode(body []byte) error {
+	if u.decodeFast(body) {
+		return nil
+	}
+	return u.decodeChecked(body)
+}
+
+// decodeFast is Subscribe.decodeFast for UNSUBSCRIBE: it decodes a body that
+// breaks no rule, whose topic filters plainFilter passes, and which has no
+// more of them than the Topics slice has room for, and reports false on
+// anything else, for decodeChecked.
+func (u *Unsubscribe) decodeFast(body []byte) bool {
+	if len(body) < 2 {
+		return false
+	}
+	id := uint16(body[0])<<8 | uint16(body[1])
+	topics := u.Topics[:cap(u.Topics)]
+	k, i := 0, 2
+	for ; k < len(topics) && i < len(body); k++ {
+		h := body[i:]
+		if len(h) < 2 {
+			return false
+		}
+		n := int(h[0])<<8 | int(h[1])
+		if n == 0 || n+2 > len(h) {
+			return false
+		}
+		topics[k] = h[2 : n+2 : n+2]
+		i += n + 2
+	}
+	if i < len(body) || id == 0 || k == 0 {
+		return false // more topics than room, or a rule broken
+	}
+	topics = topics[:k]
+	if !plainTopics(topics) {
+		return false
+	}
+	u.PacketID, u.Topics = id, topics
+	return true
+}
+
+// decodeChecked decodes an UNSUBSCRIBE body, reporting the first rule it
+// breaks.
+func (u *Unsubscribe) decodeChecked(body []byte) error {
 	id, err := consumePacketID(TypeUnsubscribe, body)
 	if err != nil {
 		return err

@@ -75,25 +75,76 @@ func TestPlainFilter(t *testing.T) {
 // filters of every length and random bytes, QoS and identifiers.
 func TestSubscribeAppendFast(t *testing.T) {
 	r := rand.New(rand.NewSource(2))
-	alphabet := []byte("ab/+#/\x00\xc3")
 	for range 50000 {
 		s := &Subscribe{PacketID: uint16(r.Intn(3))}
 		for range r.Intn(4) {
-			topic := make([]byte, r.Intn(30))
-			for i := range topic {
-				if r.Intn(8) == 0 {
-					topic[i] = alphabet[r.Intn(len(alphabet))]
-				} else {
-					topic[i] = "abc/"[r.Intn(4)]
-				}
-			}
-			s.Filters = append(s.Filters, TopicFilter{Topic: topic, QoS: QoS(r.Intn(4)*r.Intn(2) + r.Intn(2))})
+			s.Filters = append(s.Filters, TopicFilter{Topic: randomFilter(r), QoS: QoS(r.Intn(4)*r.Intn(2) + r.Intn(2))})
 		}
-		prefix := []byte{0xEE}
-		got, gotErr := s.Append(prefix[:1:1])
-		want, wantErr := s.appendChecked(prefix[:1:1])
+		got, gotErr := s.Append([]byte{0xEE})
+		want, wantErr := s.appendChecked([]byte{0xEE})
 		if gotErr != wantErr || string(got) != string(want) {
 			t.Fatalf("%v: Append = % X, %v; appendChecked = % X, %v", s, got, gotErr, want, wantErr)
 		}
 	}
+}
+
+// TestUnsubscribeAppendFast is TestSubscribeAppendFast for UNSUBSCRIBE.
+func TestUnsubscribeAppendFast(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	for range 50000 {
+		u := &Unsubscribe{PacketID: uint16(r.Intn(3))}
+		for range r.Intn(4) {
+			u.Topics = append(u.Topics, randomFilter(r))
+		}
+		got, gotErr := u.Append([]byte{0xEE})
+		want, wantErr := u.appendChecked([]byte{0xEE})
+		if gotErr != wantErr || string(got) != string(want) {
+			t.Fatalf("%v: Append = % X, %v; appendChecked = % X, %v", u, got, gotErr, want, wantErr)
+		}
+	}
+}
+
+// TestDecodeFast checks that decode, with its fast path, decodes what
+// decodeChecked decodes and fails as it fails, for SUBSCRIBE and
+// UNSUBSCRIBE bodies of random filters, QoS bytes and cuts, through a
+// Subscribe and an Unsubscribe reused as a Decoder reuses them.
+func TestDecodeFast(t *testing.T) {
+	r := rand.New(rand.NewSource(4))
+	var s1, s2 Subscribe
+	var u1, u2 Unsubscribe
+	for range 50000 {
+		body := []byte{0, byte(r.Intn(3))}
+		for range r.Intn(4) {
+			f := randomFilter(r)
+			body = append(body, byte(len(f)>>8), byte(len(f)))
+			body = append(body, f...)
+			if r.Intn(2) == 0 {
+				body = append(body, byte(r.Intn(4)*r.Intn(2)+r.Intn(2)))
+			}
+		}
+		body = body[:len(body)-r.Intn(2)*r.Intn(len(body)+1)]
+		err1, err2 := s1.decode(body), s2.decodeChecked(body)
+		if err1 != err2 || err1 == nil && s1.String() != s2.String() {
+			t.Fatalf("SUBSCRIBE % X: decode = %v %v, decodeChecked = %v %v", body, err1, &s1, err2, &s2)
+		}
+		err1, err2 = u1.decode(body), u2.decodeChecked(body)
+		if err1 != err2 || err1 == nil && u1.String() != u2.String() {
+			t.Fatalf("UNSUBSCRIBE % X: decode = %v %v, decodeChecked = %v %v", body, err1, &u1, err2, &u2)
+		}
+	}
+}
+
+// randomFilter returns a topic filter of up to 29 bytes, mostly plain
+// bytes and '/', sometimes one that matters to the rules.
+func randomFilter(r *rand.Rand) []byte {
+	alphabet := []byte("ab/+#/\x00\xc3")
+	f := make([]byte, r.Intn(30))
+	for i := range f {
+		if r.Intn(8) == 0 {
+			f[i] = alphabet[r.Intn(len(alphabet))]
+		} else {
+			f[i] = "abc/"[r.Intn(4)]
+		}
+	}
+	return f
 }
