@@ -341,6 +341,47 @@ func (d *Decoder) Decode(b []byte) (Packet, int, error) {
 			return &d.disconnect, 2, nil
 		}
 	}
+	// Then the packets of variable length whose first byte is always the
+	// same, with a remaining length of one or two bytes: the same checks of
+	// the fixed header as the full path's, and the same body decoding, with
+	// less on the way.
+	if len(b) >= 3 && varFirst[b[0]] {
+		rem, hl := int(b[1]), 2
+		if rem >= 0x80 {
+			if b[2]-1 >= 0x7f {
+				goto full
+			}
+			rem, hl = rem&0x7f|int(b[2])<<7, 3
+		}
+		n := hl + rem
+		if n > len(b) || uint(n-1) > uint(d.MaxSize-1) {
+			goto full
+		}
+		body := b[hl:n:n]
+		switch b[0] {
+		case byte(TypeConnect) << 4:
+			if err := d.connect.decode(body); err != nil {
+				return nil, n, err
+			}
+			d.Version = d.connect.Version
+			return &d.connect, n, nil
+		case byte(TypeSubscribe)<<4 | 2:
+			if err := d.subscribe.decode(body); err != nil {
+				return nil, n, err
+			}
+			return &d.subscribe, n, nil
+		case byte(TypeSuback) << 4:
+			if err := d.suback.decode(body, d.Version); err != nil {
+				return nil, n, err
+			}
+			return &d.suback, n, nil
+		default: // UNSUBSCRIBE
+			if err := d.unsubscribe.decode(body); err != nil {
+				return nil, n, err
+			}
+			return &d.unsubscribe, n, nil
+		}
+	}
 full:
 	return d.decode(b)
 }
@@ -449,6 +490,14 @@ var headerRanges = func() (r [256]struct{ min, span uint32 }) {
 	}
 	return r
 }()
+
+// varFirst is true for the first bytes Decode takes a shorter way for after
+// PUBLISH's: CONNECT, SUBSCRIBE, SUBACK and UNSUBSCRIBE with the flags of
+// Table 2.2.
+var varFirst = [256]bool{
+	byte(TypeConnect) << 4: true, byte(TypeSubscribe)<<4 | 2: true,
+	byte(TypeSuback) << 4: true, byte(TypeUnsubscribe)<<4 | 2: true,
+}
 
 // fixedFlags is the low nibble of the first byte that Table 2.2 fixes for
 // every type but PUBLISH.
