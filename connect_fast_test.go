@@ -1,6 +1,7 @@
 package mqttwire
 
 import (
+	"bytes"
 	"math/rand"
 	"testing"
 
@@ -58,6 +59,87 @@ func TestConnectStraightWay(t *testing.T) {
 			if diff := cmp.Diff(&exact, &fast); diff != "" {
 				t.Fatalf("body % X: decode differs from decodeExact (-exact +decode):\n%s", body, diff)
 			}
+		}
+	}
+}
+
+// TestConnectAppendStraightWay holds Connect.Append, which tries a straight
+// way first, to appendExact, the exact way, on random and often invalid
+// Connect values: either level or none, any flags, will QoS up to 4, fields
+// of 0 to 40 bytes (sometimes far more) with up to three bytes changed to
+// values that break, or nearly break, a rule, and fields set without their
+// flag. The same bytes and the same error, b left as it was on an error, and
+// no new array when b has exactly Size() bytes of room.
+func TestConnectAppendStraightWay(t *testing.T) {
+	r := rand.New(rand.NewSource(2))
+	bad := append([]byte{','}, damages...)
+	bad = append(bad, '+'-1)
+	field := func() []byte {
+		n := r.Intn(41)
+		if r.Intn(16) == 0 {
+			n = 41 + r.Intn(200)
+		}
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = "abcXYZ09-/,"[r.Intn(11)]
+		}
+		for k := r.Intn(4); k > 0 && n > 0; k-- {
+			b[r.Intn(n)] = bad[r.Intn(len(bad))]
+		}
+		if r.Intn(8) == 0 {
+			b = nil
+		}
+		return b
+	}
+	versions := []Version{V311, V311, V311, V31, 0, 5}
+	for range 200000 {
+		c := &Connect{
+			Version: versions[r.Intn(len(versions))], CleanSession: r.Intn(2) == 0, KeepAlive: uint16(r.Intn(65536)),
+			ClientID: field(), WillFlag: r.Intn(3) > 0, WillQoS: QoS(r.Intn(5)), WillRetain: r.Intn(2) == 0,
+			UsernameFlag: r.Intn(3) > 0, PasswordFlag: r.Intn(3) > 0,
+		}
+		// Fields mostly go with their flags, but not always.
+		if c.WillFlag || r.Intn(8) == 0 {
+			c.WillTopic, c.WillMessage = field(), field()
+		}
+		if c.UsernameFlag || r.Intn(8) == 0 {
+			c.Username = field()
+		}
+		if c.PasswordFlag || r.Intn(8) == 0 {
+			c.Password = field()
+		}
+		if !c.WillFlag && r.Intn(2) == 0 {
+			c.WillQoS, c.WillRetain = 0, false
+		}
+
+		prefix := []byte{0xA5, 0x5A}[:r.Intn(3)]
+		exact, errExact := c.appendExact(bytes.Clone(prefix))
+		size := c.Size()
+		b := append(make([]byte, 0, len(prefix)+size+r.Intn(3)*r.Intn(9)), prefix...)
+		if r.Intn(8) == 0 {
+			b = bytes.Clone(prefix) // no room: the exact way grows b
+		}
+		got, err := c.Append(b)
+		if err != errExact {
+			t.Fatalf("%v: Append = %v, appendExact = %v", c, err, errExact)
+		}
+		if !bytes.Equal(b, prefix) {
+			t.Fatalf("%v: Append changed b[:len(b)]", c)
+		}
+		if err != nil {
+			if len(got) != len(b) || cap(got) != cap(b) || cap(b) > 0 && &got[:1][0] != &b[:1][0] {
+				t.Fatalf("%v: Append failed with %v but did not return b", c, err)
+			}
+			continue
+		}
+		if !bytes.Equal(got, exact) {
+			t.Fatalf("%v: Append = % X, appendExact = % X", c, got, exact)
+		}
+		if len(got)-len(prefix) != size {
+			t.Fatalf("%v: Append wrote %d bytes, Size() = %d", c, len(got)-len(prefix), size)
+		}
+		if cap(b)-len(b) >= size && &got[0] != &b[:1][0] {
+			t.Fatalf("%v: Append into a buffer with room made a new array", c)
 		}
 	}
 }
