@@ -91,20 +91,22 @@ func filterWord(w uint64) bool {
 	if (w-','*ones|w)&highs == 0 {
 		return true
 	}
-	// For an ASCII byte c and a constant k < 0x80, 0x80 - (c^k) sets bit 7
-	// only if c == k, and (c^k) + 0x7f only if c != k; neither borrows
-	// from nor carries into another byte. '#' (0x23) and '+' (0x2B) differ
-	// only in bit 3 (see specialMarks).
-	nul := highs - w
-	wild := highs - (w&^(0x08*ones) ^ '#'*ones)
-	notSlash := w ^ slashes + low7
-	// A wildcard is bad where the byte before it is not '/', and, but in
-	// the last byte, where it is '#' (bit 3 clear: plus, bit 3 moved to bit
-	// 7, has bit 7 of its last byte set instead) or the byte after it is
-	// not '/'.
-	plus := w<<4 | 1<<63
-	wildBad := notSlash<<8 | notSlash>>8 | ^plus
-	return (w|nul|wild&wildBad)&highs == 0
+	// For an ASCII byte c and a constant k < 0x80, c^k is 0 only if c == k,
+	// and 0x80 - (c^k) sets bit 7 only then; x + 0x7f, for x < 0x80, sets
+	// bit 7 only if x != 0. Neither borrows from nor carries into another
+	// byte. '#' (0x23) and '+' (0x2B) differ only in bit 3.
+	plus := w ^ '+'*ones // 0 at a '+', 0x08 at a '#'
+	slash := w ^ slashes // 0 at a '/'
+	wild := highs - plus&^(0x08*ones)
+	// A wildcard is good only where the byte before it is '/' (or none),
+	// and it is the last byte, or a '+' with a '/' after it. Byte i of near
+	// is slash of the byte before, ORed but in the last byte with plus of
+	// byte i and slash of the byte after: 0 only where a wildcard at i is
+	// good.
+	near := slash<<8 | (plus<<8|slash)>>8
+	// w | highs-w marks a byte not ASCII or U+0000 (any borrow past a byte
+	// not ASCII only marks a word that fails already).
+	return (w|(highs-w)|wild&(near+low7))&highs == 0
 }
 
 // Subscribe is the SUBSCRIBE packet (§3.8). The filters of a decoded
@@ -203,11 +205,29 @@ func putHeader(out []byte, t Type, remaining int, id uint16) []byte {
 }
 
 // plainFilters reports whether plainFilter passes the topic of every
-// filter in fs.
+// filter in fs. A topic of 8 to 22 bytes, the common case, it checks as
+// plainFilter does, but in the loop, which thus makes no call: a call would
+// make the compiler keep the loop's values on the stack. It asks plainFilter
+// about any other after the loop.
 func plainFilters(fs []TopicFilter) bool {
+	other := false
 	for i := range fs {
-		if !plainFilter(fs[i].Topic) {
+		t := fs[i].Topic
+		n := len(t)
+		if n < 8 || n > 22 {
+			other = true
+			continue
+		}
+		if !filterWord(binary.LittleEndian.Uint64(t)) || !filterWord(binary.LittleEndian.Uint64(t[n-8:])) ||
+			n > 15 && !filterWord(binary.LittleEndian.Uint64(t[7:])) {
 			return false
+		}
+	}
+	if other {
+		for i := range fs {
+			if n := len(fs[i].Topic); (n < 8 || n > 22) && !plainFilter(fs[i].Topic) {
+				return false
+			}
 		}
 	}
 	return true
@@ -275,47 +295,37 @@ func (s *Subscribe) Decode(h Header, body []byte) error {
 	return s.decode(body)
 }
 
-func (s *Subscribe) decode(body []byte) error {
-	if s.decodeFast(body) {
-		return nil
-	}
-	return s.decodeChecked(body)
-}
-
-// decodeFast decodes a SUBSCRIBE body that breaks no rule, whose filters
+// decode decodes a SUBSCRIBE body that breaks no rule, whose filters
 // plainFilter passes, and which has no more filters than the Filters slice
 // has room for: the common case, in one pass that stores the filters and one
-// that checks them, with no error to choose. It reports false on anything
-// else, for decodeChecked to decode anew, with the errors it reports in its
-// order. Either may overwrite the slots of Filters before it fails.
-func (s *Subscribe) decodeFast(body []byte) bool {
+// that checks them, with no error to choose. Anything else goes to
+// decodeChecked, which decodes it anew and reports the errors in its order.
+// Either may overwrite the slots of Filters before it fails.
+func (s *Subscribe) decode(body []byte) error {
 	if len(body) < 2 {
-		return false
+		return s.decodeChecked(body)
 	}
-	id := uint16(body[0])<<8 | uint16(body[1])
+	id := binary.BigEndian.Uint16(body)
 	filters := s.Filters[:cap(s.Filters)]
-	k, i := 0, 2
-	for ; k < len(filters) && i < len(body); k++ {
-		h := body[i:]
-		if len(h) < 3 {
-			return false
+	// rest shrinks past each filter, so that the compiler can prove every
+	// index and slice of the loop in bounds.
+	rest := body[2:len(body):len(body)]
+	k := 0
+	for ; k < len(filters) && len(rest) >= 3; k++ {
+		e := 2 + int(binary.BigEndian.Uint16(rest)) // the end of the topic
+		if e == 2 || e >= len(rest) || rest[e] > byte(QoS2) {
+			return s.decodeChecked(body)
 		}
-		n := int(h[0])<<8 | int(h[1])
-		if n == 0 || n+2 >= len(h) || h[n+2] > byte(QoS2) {
-			return false
-		}
-		filters[k] = TopicFilter{Topic: h[2 : n+2 : n+2], QoS: QoS(h[n+2])}
-		i += n + 3
-	}
-	if i < len(body) || id == 0 || k == 0 {
-		return false // more filters than room, or a rule broken
+		filters[k] = TopicFilter{Topic: rest[2:e:e], QoS: QoS(rest[e])}
+		rest = rest[e+1:]
 	}
 	filters = filters[:k]
-	if !plainFilters(filters) {
-		return false
+	if len(rest) != 0 || id == 0 || k == 0 || !plainFilters(filters) {
+		return s.decodeChecked(body) // more filters than room, or a rule broken
 	}
-	s.PacketID, s.Filters = id, filters
-	return true
+	// Set only the length of Filters: its array is the one filled.
+	s.PacketID, s.Filters = id, s.Filters[:len(filters)]
+	return nil
 }
 
 // decodeChecked decodes a SUBSCRIBE body, reporting the first rule it
@@ -508,10 +518,25 @@ func (u *Unsubscribe) Append(b []byte) ([]byte, error) {
 }
 
 // plainTopics reports whether plainFilter passes every topic filter in ts.
+// It is plainFilters for UNSUBSCRIBE.
 func plainTopics(ts [][]byte) bool {
+	other := false
 	for _, t := range ts {
-		if !plainFilter(t) {
+		n := len(t)
+		if n < 8 || n > 22 {
+			other = true
+			continue
+		}
+		if !filterWord(binary.LittleEndian.Uint64(t)) || !filterWord(binary.LittleEndian.Uint64(t[n-8:])) ||
+			n > 15 && !filterWord(binary.LittleEndian.Uint64(t[7:])) {
 			return false
+		}
+	}
+	if other {
+		for _, t := range ts {
+			if n := len(t); (n < 8 || n > 22) && !plainFilter(t) {
+				return false
+			}
 		}
 	}
 	return true
@@ -556,45 +581,32 @@ func (u *Unsubscribe) Decode(h Header, body []byte) error {
 	return u.decode(body)
 }
 
+// decode is Subscribe.decode for UNSUBSCRIBE: it decodes a body that breaks
+// no rule, whose topic filters plainFilter passes, and which has no more of
+// them than the Topics slice has room for, and leaves anything else to
+// decodeChecked.
 func (u *Unsubscribe) decode(body []byte) error {
-	if u.decodeFast(body) {
-		return nil
-	}
-	return u.decodeChecked(body)
-}
-
-// decodeFast is Subscribe.decodeFast for UNSUBSCRIBE: it decodes a body that
-// breaks no rule, whose topic filters plainFilter passes, and which has no
-// more of them than the Topics slice has room for, and reports false on
-// anything else, for decodeChecked.
-func (u *Unsubscribe) decodeFast(body []byte) bool {
 	if len(body) < 2 {
-		return false
+		return u.decodeChecked(body)
 	}
-	id := uint16(body[0])<<8 | uint16(body[1])
+	id := binary.BigEndian.Uint16(body)
 	topics := u.Topics[:cap(u.Topics)]
-	k, i := 0, 2
-	for ; k < len(topics) && i < len(body); k++ {
-		h := body[i:]
-		if len(h) < 2 {
-			return false
+	rest := body[2:len(body):len(body)]
+	k := 0
+	for ; k < len(topics) && len(rest) >= 2; k++ {
+		e := 2 + int(binary.BigEndian.Uint16(rest)) // the end of the topic
+		if e == 2 || e > len(rest) {
+			return u.decodeChecked(body)
 		}
-		n := int(h[0])<<8 | int(h[1])
-		if n == 0 || n+2 > len(h) {
-			return false
-		}
-		topics[k] = h[2 : n+2 : n+2]
-		i += n + 2
-	}
-	if i < len(body) || id == 0 || k == 0 {
-		return false // more topics than room, or a rule broken
+		topics[k] = rest[2:e:e]
+		rest = rest[e:]
 	}
 	topics = topics[:k]
-	if !plainTopics(topics) {
-		return false
+	if len(rest) != 0 || id == 0 || k == 0 || !plainTopics(topics) {
+		return u.decodeChecked(body) // more topics than room, or a rule broken
 	}
-	u.PacketID, u.Topics = id, topics
-	return true
+	u.PacketID, u.Topics = id, u.Topics[:len(topics)]
+	return nil
 }
 
 // decodeChecked decodes an UNSUBSCRIBE body, reporting the first rule it

@@ -6,7 +6,8 @@ import (
 )
 
 // TestPlainFilter checks plainFilter against checkTopicFilter: a filter it
-// passes must be valid, and every valid ASCII filter must pass, over every
+// passes must be valid, and every valid ASCII filter must pass; and
+// plainFilters and plainTopics against plainFilter; over every
 // string of up to eight bytes from a small alphabet of the bytes that matter
 // and random longer ones.
 func TestPlainFilter(t *testing.T) {
@@ -19,6 +20,10 @@ func TestPlainFilter(t *testing.T) {
 		}
 		if plain && p != textOK || !plain && p == textOK && ascii {
 			t.Fatalf("plainFilter(%q) = %v, checkTopicFilter = %v", s, plain, p)
+		}
+		// plainFilters and plainTopics check most lengths in their own loop.
+		if fs, ts := plainFilters([]TopicFilter{{Topic: s}}), plainTopics([][]byte{s}); fs != plain || ts != plain {
+			t.Fatalf("plainFilter(%q) = %v, plainFilters = %v, plainTopics = %v", s, plain, fs, ts)
 		}
 	}
 	alphabet := []byte{'a', '/', '+', '#', 0, 0xC3, 0xA9, '\'', '3', '/' | 0x80}
