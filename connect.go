@@ -374,44 +374,16 @@ var connectFlags311 = func() (ok [256]bool) {
 	return ok
 }()
 
-// plainMarks is checkPlain's first look at a field f = b[e-len(f):e] that
-// has at least eight bytes of b before it, k being floor*ones for the
-// field's kind: bit 7 of a byte of the result is set where a byte of f is not
-// ASCII or is below the floor, and if no bit 7 is set, checkPlain passes f.
-// Its words overlap as checkPlain's do: eight bytes a step from the start,
-// and then the eight bytes that end f, whose marks of bytes already read or
-// before f are shifted out. A borrow out of a byte before f can only set bit
-// 7 of a byte of f, never clear it, so f is never passed wrongly.
-func plainMarks(b, f []byte, e int, k uint64) (m uint64) {
-	for len(f) > 8 {
-		w := binary.LittleEndian.Uint64(f)
-		m |= w - k | w
-		f = f[8:]
-	}
-	w := binary.LittleEndian.Uint64(b[e-8 : e])
-	// 8-len(f) bytes to shift out, at most 8: two shifts of at most 32 bits.
-	h := 4 * uint((8-len(f))&15)
-	return m | (w-k|w)>>h>>h
-}
-
-// nextField returns the bounds of the length-prefixed field at b[i:], s
-// after the prefix and e after the field; ok is false if either runs past b.
-func nextField(b []byte, i int) (s, e int, ok bool) {
-	s = i + 2
-	if s > len(b) {
-		return 0, 0, false
-	}
-	e = s + int(binary.BigEndian.Uint16(b[i:s]))
-	return s, e, e <= len(b)
-}
-
 // decode decodes a CONNECT body under the rules of its own protocol level.
 func (c *Connect) decode(body []byte) error {
-	// The straight way (see the design note above): the variable header is
-	// one word, compared whole but for the flags, which one look-up judges.
-	// Then each field in turn; plainMarks gathers the first look at the
-	// text fields, judged once at the end.
-	if len(body) < 12 {
+	// The straight way (see the design note above), with no call on it and
+	// no loop: a call would make the compiler save live registers around
+	// it, and a loop hold more values in registers than there are. The
+	// variable header is one word, compared whole but for the flags, which
+	// one look-up judges.
+	n := len(body)
+	body = body[:n:n] // so that the compiler's checks against cap are ours against n
+	if n < 12 {
 		return c.decodeExact(body)
 	}
 	w := binary.LittleEndian.Uint64(body)
@@ -419,47 +391,149 @@ func (c *Connect) decode(body []byte) error {
 	if w<<8 != connectStart311<<8 || !connectFlags311[flags] {
 		return c.decodeExact(body)
 	}
-	s, e, ok := nextField(body, 10)
-	if !ok {
+	// Then each field in turn, e being the end of the last: its length
+	// prefix, read once two bytes are known to be left, and the field, once
+	// it is known to fit. In this order, against what is left, the compiler
+	// proves nearly every index in bounds.
+	//
+	// m gathers checkPlain's first look at the text fields, judged once at
+	// the end: bit 7 of a byte of m is set where a byte of a field is not
+	// ASCII or is below its kind's floor, k = floor*ones. Each field is read
+	// in words that overlap as checkPlain's do, with no loop: two words
+	// cover 9 to 16 bytes, four 17 to 32. Up to eight bytes, the word that
+	// ends the field, which has the eight bytes of the header before it,
+	// with the marks of the bytes before the field shifted out; a borrow out
+	// of such a byte can only set bit 7 of a byte of the field, never clear
+	// it. A longer field sets every mark, and is left to the end.
+	const ks, kn = floorString * ones, floorName * ones
+	var m uint64
+	r := body[10:]
+	l := int(r[0])<<8 | int(r[1])
+	if l > len(r)-2 {
 		return c.decodeExact(body)
 	}
-	id := body[s:e:e]
+	id := r[2 : 2+l : 2+l]
+	e := 12 + l
 	c.ClientID = id
-	m := plainMarks(body, id, e, floorString*ones)
-	if flags&connectWill == 0 {
-		c.WillTopic, c.WillMessage = nil, nil
+	if l > 16 { // the first look at id, as above
+		if l > 32 {
+			m = highs
+		} else {
+			u := binary.LittleEndian.Uint64(id)
+			v := binary.LittleEndian.Uint64(id[8:])
+			x := binary.LittleEndian.Uint64(id[l-16:])
+			y := binary.LittleEndian.Uint64(id[l-8:])
+			m = (u - ks | u) | (v - ks | v) | (x - ks | x) | (y - ks | y)
+		}
+	} else if l > 8 {
+		u := binary.LittleEndian.Uint64(id)
+		v := binary.LittleEndian.Uint64(id[l-8:])
+		m = (u - ks | u) | (v - ks | v)
 	} else {
-		if s, e, ok = nextField(body, e); !ok || s == e { // [MQTT-4.7.3-1]: not empty
+		w := binary.LittleEndian.Uint64(body[e-8 : e])
+		h := 4 * uint(8-l) // 8-l bytes to shift out: two shifts of at most 32 bits
+		m = (w - ks | w) >> h >> h
+	}
+	if flags&connectWill != 0 {
+		if n-e < 2 {
 			return c.decodeExact(body)
 		}
-		topic := body[s:e:e]
+		r := body[e:]
+		l := int(r[0])<<8 | int(r[1])
+		if l > len(r)-2 || l == 0 { // [MQTT-4.7.3-1]: not empty
+			return c.decodeExact(body)
+		}
+		topic := r[2 : 2+l : 2+l]
+		e += 2 + l
 		c.WillTopic = topic
-		m |= plainMarks(body, topic, e, floorName*ones)
-		if s, e, ok = nextField(body, e); !ok {
+		if l > 16 { // the first look at topic, as above
+			if l > 32 {
+				m = highs
+			} else {
+				u := binary.LittleEndian.Uint64(topic)
+				v := binary.LittleEndian.Uint64(topic[8:])
+				x := binary.LittleEndian.Uint64(topic[l-16:])
+				y := binary.LittleEndian.Uint64(topic[l-8:])
+				m |= (u - kn | u) | (v - kn | v) | (x - kn | x) | (y - kn | y)
+			}
+		} else if l > 8 {
+			u := binary.LittleEndian.Uint64(topic)
+			v := binary.LittleEndian.Uint64(topic[l-8:])
+			m |= (u - kn | u) | (v - kn | v)
+		} else {
+			w := binary.LittleEndian.Uint64(body[e-8 : e])
+			h := 4 * uint(8-l)
+			m |= (w - kn | w) >> h >> h
+		}
+		if n-e < 2 {
 			return c.decodeExact(body)
 		}
-		c.WillMessage = body[s:e:e]
-	}
-	if flags&connectUsername == 0 {
-		c.Username = nil
+		r = body[e:]
+		l = int(r[0])<<8 | int(r[1])
+		if l > len(r)-2 {
+			return c.decodeExact(body)
+		}
+		c.WillMessage = r[2 : 2+l : 2+l]
+		e += 2 + l
 	} else {
-		if s, e, ok = nextField(body, e); !ok {
+		c.WillTopic, c.WillMessage = nil, nil
+	}
+	if flags&connectUsername != 0 {
+		if n-e < 2 {
 			return c.decodeExact(body)
 		}
-		user := body[s:e:e]
+		r := body[e:]
+		l := int(r[0])<<8 | int(r[1])
+		if l > len(r)-2 {
+			return c.decodeExact(body)
+		}
+		user := r[2 : 2+l : 2+l]
+		e += 2 + l
 		c.Username = user
-		m |= plainMarks(body, user, e, floorString*ones)
-	}
-	if flags&connectPassword == 0 {
-		c.Password = nil
+		if l > 16 { // the first look at user, as above
+			if l > 32 {
+				m = highs
+			} else {
+				u := binary.LittleEndian.Uint64(user)
+				v := binary.LittleEndian.Uint64(user[8:])
+				x := binary.LittleEndian.Uint64(user[l-16:])
+				y := binary.LittleEndian.Uint64(user[l-8:])
+				m |= (u - ks | u) | (v - ks | v) | (x - ks | x) | (y - ks | y)
+			}
+		} else if l > 8 {
+			u := binary.LittleEndian.Uint64(user)
+			v := binary.LittleEndian.Uint64(user[l-8:])
+			m |= (u - ks | u) | (v - ks | v)
+		} else {
+			w := binary.LittleEndian.Uint64(body[e-8 : e])
+			h := 4 * uint(8-l)
+			m |= (w - ks | w) >> h >> h
+		}
 	} else {
-		if s, e, ok = nextField(body, e); !ok {
+		c.Username = nil
+	}
+	if flags&connectPassword != 0 {
+		if n-e < 2 {
 			return c.decodeExact(body)
 		}
-		c.Password = body[s:e:e]
+		r := body[e:]
+		l := int(r[0])<<8 | int(r[1])
+		if l > len(r)-2 {
+			return c.decodeExact(body)
+		}
+		c.Password = r[2 : 2+l : 2+l]
+		e += 2 + l
+	} else {
+		c.Password = nil
 	}
-	if e != len(body) || m&highs != 0 {
-		return c.decodeExact(body)
+	// Text that the first look does not pass, long text among it, is judged
+	// by the very checks that decodeExact makes, now that the fields are
+	// known to be in place: off the straight way, but far shorter than
+	// starting over.
+	if e != n || m&highs != 0 {
+		if e != n || !c.textPasses(flags) {
+			return c.decodeExact(body)
+		}
 	}
 	c.Version = V311
 	c.CleanSession = flags&connectCleanSession != 0
@@ -470,6 +544,14 @@ func (c *Connect) decode(body []byte) error {
 	c.UsernameFlag = flags&connectUsername != 0
 	c.PasswordFlag = flags&connectPassword != 0
 	return nil
+}
+
+// textPasses reports whether the text fields of c that flags say are present
+// pass the checks decodeExact makes of them.
+func (c *Connect) textPasses(flags byte) bool {
+	return checkText(c.ClientID) == textOK &&
+		(flags&connectWill == 0 || checkTopicName(c.WillTopic) == textOK) &&
+		(flags&connectUsername == 0 || checkText(c.Username) == textOK)
 }
 
 // decodeExact is decode the exact way: it checks each rule in turn, and

@@ -10,15 +10,24 @@ import (
 
 // TestConnectStraightWay holds Connect.decode, which tries a straight way
 // first, to decodeExact, the exact way, on CONNECT bodies built from fields
-// of every length up to 40 bytes around the checks' word boundaries, with up
-// to three bytes changed to values that break, or nearly break, a rule, and
-// sometimes cut short: the same error, or the same packet.
+// of every length up to 40 bytes around the checks' word boundaries (and now
+// and then far longer), sometimes with valid UTF-8 beyond ASCII, with up to
+// three bytes changed to values that break, or nearly break, a rule, and
+// sometimes cut short: the same error, or the same packet, down to the
+// capacity of each field.
 func TestConnectStraightWay(t *testing.T) {
 	r := rand.New(rand.NewSource(1))
 	text := func(n int) []byte {
+		if r.Intn(16) == 0 {
+			n += r.Intn(80)
+		}
 		b := make([]byte, n)
 		for i := range b {
 			b[i] = "abcXYZ09-/,"[r.Intn(11)]
+		}
+		if n >= 2 && r.Intn(8) == 0 {
+			i := r.Intn(n - 1)
+			b[i], b[i+1] = 0xC3, 0xA9 // é
 		}
 		return b
 	}
@@ -58,6 +67,14 @@ func TestConnectStraightWay(t *testing.T) {
 		if errFast == nil {
 			if diff := cmp.Diff(&exact, &fast); diff != "" {
 				t.Fatalf("body % X: decode differs from decodeExact (-exact +decode):\n%s", body, diff)
+			}
+			for i, f := range [][2][]byte{
+				{exact.ClientID, fast.ClientID}, {exact.WillTopic, fast.WillTopic},
+				{exact.WillMessage, fast.WillMessage}, {exact.Username, fast.Username}, {exact.Password, fast.Password},
+			} {
+				if cap(f[0]) != cap(f[1]) {
+					t.Fatalf("body % X: field %d: decode gives capacity %d, decodeExact %d", body, i, cap(f[1]), cap(f[0]))
+				}
 			}
 		}
 	}
