@@ -440,7 +440,8 @@ func (c *Connect) decode(body []byte) error {
 		}
 		r := body[e:]
 		l := int(r[0])<<8 | int(r[1])
-		if l > len(r)-2 || l == 0 { // [MQTT-4.7.3-1]: not empty
+		// The will message follows: its prefix too must fit.
+		if l > len(r)-4 || l == 0 { // [MQTT-4.7.3-1]: not empty
 			return c.decodeExact(body)
 		}
 		topic := r[2 : 2+l : 2+l]
@@ -465,10 +466,7 @@ func (c *Connect) decode(body []byte) error {
 			h := 4 * uint(8-l)
 			m |= (w - kn | w) >> h >> h
 		}
-		if n-e < 2 {
-			return c.decodeExact(body)
-		}
-		r = body[e:]
+		r = r[2+l:]
 		l = int(r[0])<<8 | int(r[1])
 		if l > len(r)-2 {
 			return c.decodeExact(body)
