@@ -341,10 +341,10 @@ func (d *Decoder) Decode(b []byte) (Packet, int, error) {
 			return &d.disconnect, 2, nil
 		}
 	}
-	// Then the packets of variable length whose first byte is always the
-	// same, with a remaining length of one or two bytes: the same checks of
-	// the fixed header as the full path's, and the same body decoding, with
-	// less on the way.
+	// Then CONNACK and the packets of variable length whose first byte is
+	// always the same, with a remaining length of one or two bytes: the
+	// same checks of the fixed header as the full path's, and the same body
+	// decoding, with less on the way.
 	if len(b) >= 3 && varFirst[b[0]] {
 		rem, hl := int(b[1]), 2
 		if rem >= 0x80 {
@@ -359,6 +359,14 @@ func (d *Decoder) Decode(b []byte) (Packet, int, error) {
 		}
 		body := b[hl:n:n]
 		switch b[0] {
+		case byte(TypeConnack) << 4:
+			if rem != 2 {
+				goto full // the full path names the wrong length
+			}
+			if err := d.connack.decode(body, d.Version); err != nil {
+				return nil, n, err
+			}
+			return &d.connack, n, nil
 		case byte(TypeConnect) << 4:
 			if err := d.connect.decode(body); err != nil {
 				return nil, n, err
@@ -492,10 +500,10 @@ var headerRanges = func() (r [256]struct{ min, span uint32 }) {
 }()
 
 // varFirst is true for the first bytes Decode takes a shorter way for after
-// PUBLISH's: CONNECT, SUBSCRIBE, SUBACK and UNSUBSCRIBE with the flags of
-// Table 2.2.
+// PUBLISH's: CONNACK, CONNECT, SUBSCRIBE, SUBACK and UNSUBSCRIBE with the
+// flags of Table 2.2.
 var varFirst = [256]bool{
-	byte(TypeConnect) << 4: true, byte(TypeSubscribe)<<4 | 2: true,
+	byte(TypeConnack) << 4: true, byte(TypeConnect) << 4: true, byte(TypeSubscribe)<<4 | 2: true,
 	byte(TypeSuback) << 4: true, byte(TypeUnsubscribe)<<4 | 2: true,
 }
 
