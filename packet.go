@@ -308,11 +308,21 @@ func (d *Decoder) Decode(b []byte) (Packet, int, error) {
 		p.Topic, p.PacketID, p.Payload = topic, id, body[end:]
 		return p, n, nil
 	}
-	// Then the packets that carry only a packet identifier, other than 0,
-	// and those with no body, with the flags of Table 2.2; a packet over
-	// MaxSize goes to the full path, which refuses it.
-	if len(b) >= 4 && b[1] == 2 && b[2]|b[3] != 0 && uint(3) <= uint(d.MaxSize-1) {
+	// Then the packets with a two-byte body: CONNACK, and those that carry
+	// only a packet identifier, other than 0; and those with no body. All
+	// with the flags of Table 2.2; a packet over MaxSize goes to the full
+	// path, which refuses it.
+	if len(b) >= 4 && b[1] == 2 && uint(3) <= uint(d.MaxSize-1) {
+		if b[0] == byte(TypeConnack)<<4 {
+			if err := d.connack.decode(b[2:4:4], d.Version); err != nil {
+				return nil, 4, err
+			}
+			return &d.connack, 4, nil
+		}
 		id := uint16(b[2])<<8 | uint16(b[3])
+		if id == 0 {
+			goto full
+		}
 		switch b[0] {
 		case byte(TypePuback) << 4:
 			d.puback.PacketID = id
@@ -341,10 +351,10 @@ func (d *Decoder) Decode(b []byte) (Packet, int, error) {
 			return &d.disconnect, 2, nil
 		}
 	}
-	// Then CONNACK and the packets of variable length whose first byte is
-	// always the same, with a remaining length of one or two bytes: the
-	// same checks of the fixed header as the full path's, and the same body
-	// decoding, with less on the way.
+	// Then the packets of variable length whose first byte is always the
+	// same, with a remaining length of one or two bytes: the same checks of
+	// the fixed header as the full path's, and the same body decoding, with
+	// less on the way.
 	if len(b) >= 3 && varFirst[b[0]] {
 		rem, hl := int(b[1]), 2
 		if rem >= 0x80 {
@@ -359,14 +369,6 @@ func (d *Decoder) Decode(b []byte) (Packet, int, error) {
 		}
 		body := b[hl:n:n]
 		switch b[0] {
-		case byte(TypeConnack) << 4:
-			if rem != 2 {
-				goto full // the full path names the wrong length
-			}
-			if err := d.connack.decode(body, d.Version); err != nil {
-				return nil, n, err
-			}
-			return &d.connack, n, nil
 		case byte(TypeConnect) << 4:
 			if err := d.connect.decode(body); err != nil {
 				return nil, n, err
@@ -500,10 +502,10 @@ var headerRanges = func() (r [256]struct{ min, span uint32 }) {
 }()
 
 // varFirst is true for the first bytes Decode takes a shorter way for after
-// PUBLISH's: CONNACK, CONNECT, SUBSCRIBE, SUBACK and UNSUBSCRIBE with the
-// flags of Table 2.2.
+// PUBLISH's: CONNECT, SUBSCRIBE, SUBACK and UNSUBSCRIBE with the flags of
+// Table 2.2.
 var varFirst = [256]bool{
-	byte(TypeConnack) << 4: true, byte(TypeConnect) << 4: true, byte(TypeSubscribe)<<4 | 2: true,
+	byte(TypeConnect) << 4: true, byte(TypeSubscribe)<<4 | 2: true,
 	byte(TypeSuback) << 4: true, byte(TypeUnsubscribe)<<4 | 2: true,
 }
 
