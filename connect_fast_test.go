@@ -31,7 +31,7 @@ func TestConnectStraightWay(t *testing.T) {
 		}
 		return b
 	}
-	for range 100000 {
+	for range 30000 {
 		p := &Connect{Version: V311, CleanSession: r.Intn(2) == 0, KeepAlive: uint16(r.Intn(65536)), ClientID: text(r.Intn(41))}
 		if r.Intn(3) > 0 {
 			p.WillFlag, p.WillQoS, p.WillRetain = true, QoS(r.Intn(3)), r.Intn(2) == 0
