@@ -246,17 +246,16 @@ type Decoder struct {
 // allocation, except that SUBSCRIBE and UNSUBSCRIBE grow a reused slice the
 // first times they meet more filters than before.
 func (d *Decoder) Decode(b []byte) (Packet, int, error) {
-	// The commonest packet first, with no call on its way: a whole PUBLISH
-	// whose first byte publishFirst passes, with a remaining length of one
-	// or two bytes, a topic name of 8 to 32 bytes that are all ASCII at or
-	// above floorName (read eight at a time as checkPlain does), and, with
-	// QoS 1 or 2, a packet identifier other than 0. Anything else goes to
-	// the full path, which judges the packet anew: it reports any error, and
-	// decodes the valid packets this path does not take. Every check here
-	// is one the full path makes too; TestPropertyFastPaths holds the two
-	// to the same answers.
-	if len(b) >= 4 && publishFirst[b[0]] {
-		p := &d.publish
+	// Decode takes a short way for the commonest packets, with no call on
+	// it, and hands anything else to decode, the full path, which judges the
+	// packet anew: it reports every error, and decodes the valid packets the
+	// short way leaves. Every check on the short way is one the full path
+	// makes too; TestPropertyFastPaths holds the two to the same answers.
+	//
+	// First the packets of variable length with a remaining length of one or
+	// two bytes, whole and within MaxSize, whose first byte shortFirst
+	// passes under the 3.1.1 rules of Table 2.2.
+	if len(b) >= 3 && shortFirst[b[0]] {
 		rem, hl := int(b[1]), 2
 		if rem >= 0x80 {
 			if b[2]-1 >= 0x7f { // a third length byte, or a last byte of 0
@@ -265,53 +264,83 @@ func (d *Decoder) Decode(b []byte) (Packet, int, error) {
 			rem, hl = rem&0x7f|int(b[2])<<7, 3
 		}
 		n := hl + rem
-		if n > len(b) || uint(n-1) > uint(d.MaxSize-1) || rem < 2 {
+		if n > len(b) || uint(n-1) > uint(d.MaxSize-1) {
 			goto full
 		}
 		body := b[hl:n:n]
-		end := 2 + (int(body[0])<<8 | int(body[1]))
-		if end > len(body) || end < 10 {
-			goto full
-		}
-		topic := body[2:end:end]
-		const k = floorName * ones
-		var m uint64
-		switch t := len(topic); {
-		case t <= 16:
-			u := binary.LittleEndian.Uint64(topic)
-			v := binary.LittleEndian.Uint64(topic[t-8:])
-			m = (u - k) | u | (v - k) | v
-		case t <= 32:
-			u := binary.LittleEndian.Uint64(topic)
-			v := binary.LittleEndian.Uint64(topic[8:])
-			x := binary.LittleEndian.Uint64(topic[t-16:])
-			y := binary.LittleEndian.Uint64(topic[t-8:])
-			m = (u - k) | u | (v - k) | v | (x - k) | x | (y - k) | y
-		default:
-			goto full
-		}
-		if m&highs != 0 {
-			goto full
-		}
-		first := b[0]
-		var id uint16
-		if first&(3<<publishQoSShift) != 0 {
-			if end+2 > len(body) {
+		if first := b[0]; first>>4 == byte(TypePublish) {
+			// A topic name of 8 to 32 bytes, all ASCII at or above
+			// floorName (read eight bytes at a time, as checkPlain does),
+			// and, with QoS 1 or 2, a packet identifier other than 0.
+			if rem < 10 {
 				goto full
 			}
-			if id = uint16(body[end])<<8 | uint16(body[end+1]); id == 0 {
+			end := 2 + (int(body[0])<<8 | int(body[1]))
+			if end > len(body) || end < 10 {
 				goto full
 			}
-			end += 2
+			topic := body[2:end:end]
+			const k = floorName * ones
+			var m uint64
+			switch t := len(topic); {
+			case t <= 16:
+				u := binary.LittleEndian.Uint64(topic)
+				v := binary.LittleEndian.Uint64(topic[t-8:])
+				m = (u - k) | u | (v - k) | v
+			case t <= 32:
+				u := binary.LittleEndian.Uint64(topic)
+				v := binary.LittleEndian.Uint64(topic[8:])
+				x := binary.LittleEndian.Uint64(topic[t-16:])
+				y := binary.LittleEndian.Uint64(topic[t-8:])
+				m = (u - k) | u | (v - k) | v | (x - k) | x | (y - k) | y
+			default:
+				goto full
+			}
+			if m&highs != 0 {
+				goto full
+			}
+			var id uint16
+			if first&(3<<publishQoSShift) != 0 {
+				if end+2 > len(body) {
+					goto full
+				}
+				if id = uint16(body[end])<<8 | uint16(body[end+1]); id == 0 {
+					goto full
+				}
+				end += 2
+			}
+			p := &d.publish
+			p.Dup, p.QoS, p.Retain = first&publishDup != 0, QoS(first>>publishQoSShift&3), first&publishRetain != 0
+			p.Topic, p.PacketID, p.Payload = topic, id, body[end:]
+			return p, n, nil
 		}
-		p.Dup, p.QoS, p.Retain = first&publishDup != 0, QoS(first>>publishQoSShift&3), first&publishRetain != 0
-		p.Topic, p.PacketID, p.Payload = topic, id, body[end:]
-		return p, n, nil
+		switch Type(b[0] >> 4) {
+		case TypeConnect:
+			if err := d.connect.decode(body); err != nil {
+				return nil, n, err
+			}
+			d.Version = d.connect.Version
+			return &d.connect, n, nil
+		case TypeSubscribe:
+			if err := d.subscribe.decode(body); err != nil {
+				return nil, n, err
+			}
+			return &d.subscribe, n, nil
+		case TypeSuback:
+			if err := d.suback.decode(body, d.Version); err != nil {
+				return nil, n, err
+			}
+			return &d.suback, n, nil
+		default: // UNSUBSCRIBE
+			if err := d.unsubscribe.decode(body); err != nil {
+				return nil, n, err
+			}
+			return &d.unsubscribe, n, nil
+		}
 	}
-	// Then the packets with a two-byte body: CONNACK, and those that carry
-	// only a packet identifier, other than 0; and those with no body. All
-	// with the flags of Table 2.2; a packet over MaxSize goes to the full
-	// path, which refuses it.
+	// Then the packets with a two-byte body, CONNACK and those that carry
+	// only a packet identifier, other than 0, and then those with no body:
+	// all with the flags of Table 2.2 and within MaxSize.
 	if len(b) >= 4 && b[1] == 2 && uint(3) <= uint(d.MaxSize-1) {
 		if b[0] == byte(TypeConnack)<<4 {
 			if err := d.connack.decode(b[2:4:4], d.Version); err != nil {
@@ -340,6 +369,7 @@ func (d *Decoder) Decode(b []byte) (Packet, int, error) {
 			d.unsuback.PacketID = id
 			return &d.unsuback, 4, nil
 		}
+		goto full
 	}
 	if len(b) >= 2 && b[1] == 0 && uint(1) <= uint(d.MaxSize-1) {
 		switch b[0] {
@@ -350,47 +380,7 @@ func (d *Decoder) Decode(b []byte) (Packet, int, error) {
 		case byte(TypeDisconnect) << 4:
 			return &d.disconnect, 2, nil
 		}
-	}
-	// Then the packets of variable length whose first byte is always the
-	// same, with a remaining length of one or two bytes: the same checks of
-	// the fixed header as the full path's, and the same body decoding, with
-	// less on the way.
-	if len(b) >= 3 && varFirst[b[0]] {
-		rem, hl := int(b[1]), 2
-		if rem >= 0x80 {
-			if b[2]-1 >= 0x7f {
-				goto full
-			}
-			rem, hl = rem&0x7f|int(b[2])<<7, 3
-		}
-		n := hl + rem
-		if n > len(b) || uint(n-1) > uint(d.MaxSize-1) {
-			goto full
-		}
-		body := b[hl:n:n]
-		switch b[0] {
-		case byte(TypeConnect) << 4:
-			if err := d.connect.decode(body); err != nil {
-				return nil, n, err
-			}
-			d.Version = d.connect.Version
-			return &d.connect, n, nil
-		case byte(TypeSubscribe)<<4 | 2:
-			if err := d.subscribe.decode(body); err != nil {
-				return nil, n, err
-			}
-			return &d.subscribe, n, nil
-		case byte(TypeSuback) << 4:
-			if err := d.suback.decode(body, d.Version); err != nil {
-				return nil, n, err
-			}
-			return &d.suback, n, nil
-		default: // UNSUBSCRIBE
-			if err := d.unsubscribe.decode(body); err != nil {
-				return nil, n, err
-			}
-			return &d.unsubscribe, n, nil
-		}
+		goto full
 	}
 full:
 	return d.decode(b)
@@ -501,13 +491,18 @@ var headerRanges = func() (r [256]struct{ min, span uint32 }) {
 	return r
 }()
 
-// varFirst is true for the first bytes Decode takes a shorter way for after
-// PUBLISH's: CONNECT, SUBSCRIBE, SUBACK and UNSUBSCRIBE with the flags of
-// Table 2.2.
-var varFirst = [256]bool{
-	byte(TypeConnect) << 4: true, byte(TypeSubscribe)<<4 | 2: true,
-	byte(TypeSuback) << 4: true, byte(TypeUnsubscribe)<<4 | 2: true,
-}
+// shortFirst is true for the first bytes for which Decode takes its short
+// way through the fixed header: PUBLISH with the flags checkHeader passes
+// (QoS 0, 1 or 2, DUP only with QoS 1 or 2), and CONNECT, SUBSCRIBE, SUBACK
+// and UNSUBSCRIBE with the flags of Table 2.2.
+var shortFirst = func() (ok [256]bool) {
+	for _, t := range []Type{TypePublish, TypeConnect, TypeSubscribe, TypeSuback, TypeUnsubscribe} {
+		for f := range uint8(16) {
+			ok[byte(t)<<4|f] = checkHeader(Header{Type: t, Flags: f}, V311) == nil
+		}
+	}
+	return ok
+}()
 
 // fixedFlags is the low nibble of the first byte that Table 2.2 fixes for
 // every type but PUBLISH.

@@ -183,13 +183,3 @@ func (p *Publish) String() string {
 	return fmt.Sprintf("PUBLISH{Topic:%q QoS:%d Dup:%t Retain:%t PacketID:%d Payload:%d bytes}",
 		p.Topic, p.QoS, p.Dup, p.Retain, p.PacketID, len(p.Payload))
 }
-
-// publishFirst is true for each first byte of a PUBLISH whose flags
-// checkHeader passes: QoS 0, 1 or 2, and DUP only with QoS 1 or 2
-// ([MQTT-3.3.1-4], [MQTT-3.3.1-2]).
-var publishFirst = func() (ok [256]bool) {
-	for f := range uint8(16) {
-		ok[byte(TypePublish)<<4|f] = checkHeader(Header{Type: TypePublish, Flags: f}, V311) == nil
-	}
-	return ok
-}()
